@@ -1,1 +1,33 @@
-//! Per-user notes domain.
+//! Per-user notes: the domain types, their validation, the [`NotesService`] use cases, and the
+//! [`Store`] trait with a filesystem ([`FsStore`]) and an S3 ([`S3Store`]) backend, selected at
+//! runtime through [`AnyStore`] and [`StoreConfig`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use notes::{AnyStore, NoteInput, NotesService, Owner, StoreConfig};
+//!
+//! let store = AnyStore::from_config(&StoreConfig::from_env()?).await?;
+//! let service = NotesService::new(store);
+//! let owner = Owner::new("3f8e2c1a-0b4d-4c6e-9a7b-1d2e3f4a5b6c")?;
+//! let input = NoteInput { title: "Hello".into(), body: "World".into(), tags: vec![] };
+//! let note = service.create(&owner, input).await?;
+//! assert_eq!(service.get(&owner, &note.id()).await?, note);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod list;
+pub mod model;
+pub mod service;
+pub mod store;
+pub mod validate;
+
+pub use config::{ConfigError, StoreConfig};
+pub use error::{ErrorKind, NotesError, PutError, StoreError};
+pub use list::{Cursor, Limit, ListQuery, Page};
+pub use model::{Note, NoteId, Owner};
+pub use service::NotesService;
+pub use store::{AnyStore, FsStore, S3Store, Store, Version};
+pub use validate::{IfMatch, NoteInput, ValidNote, ValidationError};

@@ -1,0 +1,1118 @@
+//! The JWT verifier against real Cognito-format tokens minted by moto server, and against forged
+//! and broken tokens signed with keys generated here and served from a loopback JWKS endpoint.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
+use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, ExplicitAuthFlowsType};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_claims::verify::{JwtVerifier, VerifiedToken, VerifierConfig, VerifyError};
+use cognito_claims::{CognitoClaims, TokenUse};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool";
+const CLIENT: &str = "client-a";
+
+// ---------------------------------------------------------------------------------------------
+// Test keys, tokens and a loopback JWKS endpoint
+// ---------------------------------------------------------------------------------------------
+
+/// An RSA key pair of our own, published under `kid`.
+struct TestKey {
+    kid: String,
+    pair: RsaKeyPair,
+}
+
+impl TestKey {
+    fn new(kid: &str) -> Self {
+        Self {
+            kid: kid.to_owned(),
+            pair: RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation"),
+        }
+    }
+
+    /// The public key as a JWK, the way Cognito publishes it.
+    fn jwk(&self) -> Value {
+        let public = self.pair.public_key();
+        json!({
+            "alg": "RS256",
+            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+            "kid": self.kid,
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            "use": "sig",
+        })
+    }
+
+    /// The DER-encoded public key, what an attacker can download and misuse as an HMAC secret.
+    fn public_der(&self) -> Vec<u8> {
+        self.pair.public_key().as_ref().to_vec()
+    }
+
+    /// A compact JWS of `header` and `claims`, RS256-signed with this key.
+    fn token(&self, header: &Value, claims: &Value) -> String {
+        self.sign_raw(&b64(header.to_string()), &b64(claims.to_string()))
+    }
+
+    /// An RS256 token with the usual header naming this key.
+    fn rs256(&self, claims: &Value) -> String {
+        self.token(&json!({ "alg": "RS256", "kid": self.kid }), claims)
+    }
+
+    /// Signs already-encoded segments, which may be deliberately broken.
+    fn sign_raw(&self, header: &str, payload: &str) -> String {
+        let input = format!("{header}.{payload}");
+        let mut signature = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut signature,
+            )
+            .expect("RS256 signing");
+        format!("{input}.{}", b64(signature))
+    }
+}
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn now() -> i64 {
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    i64::try_from(elapsed.as_secs()).expect("seconds fit in i64")
+}
+
+/// Claims of a valid Cognito id token for `CLIENT`.
+fn id_claims() -> Value {
+    let now = now();
+    json!({
+        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        "cognito:groups": ["admin", "users"],
+        "email_verified": true,
+        "iss": ISSUER,
+        "cognito:username": "alice",
+        "origin_jti": "a6f5e4d3-c2b1-a0f9-e8d7-c6b5a4f3e2d1",
+        "aud": CLIENT,
+        "event_id": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+        "token_use": "id",
+        "auth_time": now - 10,
+        "exp": now + 3600,
+        "iat": now - 10,
+        "jti": "d1e2f3a4-b5c6-d7e8-f9a0-b1c2d3e4f5a6",
+        "email": "alice@example.com",
+    })
+}
+
+/// Claims of a valid Cognito access token for `CLIENT`.
+fn access_claims() -> Value {
+    let now = now();
+    json!({
+        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        "cognito:groups": ["admin"],
+        "iss": ISSUER,
+        "version": 2,
+        "client_id": CLIENT,
+        "origin_jti": "a6f5e4d3-c2b1-a0f9-e8d7-c6b5a4f3e2d1",
+        "event_id": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+        "token_use": "access",
+        "scope": "openid notes/read notes/write",
+        "auth_time": now - 10,
+        "exp": now + 3600,
+        "iat": now - 10,
+        "jti": "d1e2f3a4-b5c6-d7e8-f9a0-b1c2d3e4f5a6",
+        "username": "alice",
+    })
+}
+
+fn with(mut claims: Value, claim: &str, value: Value) -> Value {
+    claims[claim] = value;
+    claims
+}
+
+fn without(mut claims: Value, claim: &str) -> Value {
+    if let Some(object) = claims.as_object_mut() {
+        object.remove(claim);
+    }
+    claims
+}
+
+/// A loopback HTTP server answering every request with the current (status, body) and
+/// counting the requests.
+struct JwksServer {
+    url: String,
+    response: Arc<Mutex<(u16, String)>>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl JwksServer {
+    async fn start(keys: &[&TestKey]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let url = format!(
+            "http://{}/us-east-1_TestPool/.well-known/jwks.json",
+            listener.local_addr().expect("bound address")
+        );
+        let server = Self {
+            url,
+            response: Arc::new(Mutex::new((200, String::new()))),
+            hits: Arc::new(AtomicUsize::new(0)),
+        };
+        server.publish(keys);
+        let response = Arc::clone(&server.response);
+        let hits = Arc::clone(&server.hits);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let response = Arc::clone(&response);
+                let hits = Arc::clone(&hits);
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0_u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    let (status, body) = response.lock().expect("response lock").clone();
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    // A client that hung up early is not this test's concern.
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        server
+    }
+
+    /// Serves a JWKS with exactly these keys from now on.
+    fn publish(&self, keys: &[&TestKey]) {
+        let keys: Vec<Value> = keys.iter().map(|key| key.jwk()).collect();
+        self.respond(200, &json!({ "keys": keys }).to_string());
+    }
+
+    fn respond(&self, status: u16, body: &str) {
+        *self.response.lock().expect("response lock") = (status, body.to_owned());
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    fn config(&self) -> VerifierConfig {
+        VerifierConfig {
+            jwks_url: Some(self.url.clone()),
+            ..VerifierConfig::new(ISSUER, [CLIENT, "client-b"])
+        }
+    }
+
+    fn verifier(&self) -> JwtVerifier {
+        JwtVerifier::new(self.config()).expect("valid verifier config")
+    }
+}
+
+/// Asserts that `token` is rejected with exactly `expected` (the error's message) and 401.
+async fn assert_rejected(verifier: &JwtVerifier, name: &str, token: &str, expected: &str) {
+    match verifier.verify(token).await {
+        Ok(verified) => panic!("{name}: accepted, expected `{expected}`: {verified:?}"),
+        Err(error) => {
+            assert_eq!(error.to_string(), expected, "{name}");
+            assert_eq!(error.status(), 401, "{name}");
+        }
+    }
+}
+
+async fn assert_accepted(verifier: &JwtVerifier, name: &str, token: &str) -> VerifiedToken {
+    match verifier.verify(token).await {
+        Ok(verified) => verified,
+        Err(error) => panic!("{name}: rejected: {error}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our own keys: valid, forged and broken tokens
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn accepts_valid_id_and_access_tokens() {
+    let key = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let verifier = server.verifier();
+
+    let id = assert_accepted(&verifier, "id token", &key.rs256(&id_claims())).await;
+    assert_eq!(id.kid, "k1");
+    assert_eq!(id.claims["cognito:username"], "alice");
+    assert_eq!(id.cognito.token_use, TokenUse::Id);
+    assert_eq!(id.cognito.client_id, CLIENT);
+    assert_eq!(id.cognito.groups, ["admin", "users"]);
+    assert_eq!(id.cognito.username.as_deref(), Some("alice"));
+    assert_eq!(id.cognito.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(id.cognito.email_verified, Some(true));
+    assert!(id.cognito.scopes.is_empty());
+
+    let access = assert_accepted(&verifier, "access token", &key.rs256(&access_claims())).await;
+    assert_eq!(access.cognito.token_use, TokenUse::Access);
+    assert_eq!(access.cognito.client_id, CLIENT);
+    assert_eq!(
+        access.cognito.scopes,
+        ["openid", "notes/read", "notes/write"]
+    );
+    assert_eq!(access.cognito.require_scope("notes/write"), Ok(()));
+    assert!(access.cognito.require_scope("notes").is_err());
+
+    // The second allowed audience works too; both tokens needed one JWKS fetch.
+    let other = with(id_claims(), "aud", json!("client-b"));
+    assert_accepted(&verifier, "second audience", &key.rs256(&other)).await;
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn gateway_claims_are_what_api_gateway_hands_over() {
+    let key = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let claims = id_claims();
+    let verified = assert_accepted(&server.verifier(), "id token", &key.rs256(&claims)).await;
+    let gateway = verified.to_gateway_claims();
+    let expect = |claim: &str, value: String| {
+        assert_eq!(gateway.get(claim), Some(&value), "{claim}");
+    };
+    expect("cognito:groups", "[admin users]".to_owned());
+    expect("email_verified", "true".to_owned());
+    expect("exp", claims["exp"].to_string());
+    expect("aud", CLIENT.to_owned());
+    expect("iss", ISSUER.to_owned());
+    assert_eq!(gateway.len(), claims.as_object().map_or(0, |o| o.len()));
+    // A function reading these through `from_parts` sees the verifier's typed claims.
+    assert_eq!(
+        CognitoClaims::from_parts(&gateway, None),
+        Ok(verified.cognito)
+    );
+}
+
+#[tokio::test]
+async fn rejects_forged_and_broken_tokens() {
+    let key = TestKey::new("k1");
+    let foreign = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let verifier = server.verifier();
+    let now = now();
+    let id = id_claims();
+    let access = access_claims();
+    let valid = key.rs256(&id);
+    let header_b64 = b64(json!({ "alg": "RS256", "kid": "k1" }).to_string());
+    let payload_b64 = b64(id.to_string());
+
+    let flipped = {
+        let (input, signature) = valid.rsplit_once('.').expect("three segments");
+        let mut signature = URL_SAFE_NO_PAD.decode(signature).expect("base64 signature");
+        signature[10] ^= 0x01;
+        format!("{input}.{}", b64(signature))
+    };
+    let alg_none = format!("{}.{payload_b64}.", b64(r#"{"alg":"none","kid":"k1"}"#));
+    let alg_none_signed = format!(
+        "{}.{payload_b64}.{}",
+        b64(r#"{"alg":"none","kid":"k1"}"#),
+        valid.rsplit_once('.').expect("three segments").1
+    );
+    let hs256 = |secret: &[u8]| {
+        let input = format!("{}.{payload_b64}", b64(r#"{"alg":"HS256","kid":"k1"}"#));
+        let mac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+        let tag = aws_lc_rs::hmac::sign(&mac_key, input.as_bytes());
+        format!("{input}.{}", b64(tag.as_ref()))
+    };
+    let rs384 = {
+        let input = format!("{}.{payload_b64}", b64(r#"{"alg":"RS384","kid":"k1"}"#));
+        let mut signature = vec![0; key.pair.public_modulus_len()];
+        key.pair
+            .sign(
+                &RSA_PKCS1_SHA384,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut signature,
+            )
+            .expect("RS384 signing");
+        format!("{input}.{}", b64(signature))
+    };
+    let jwk_n = key.jwk()["n"].as_str().expect("n").to_owned();
+
+    let malformed = "the token is not a well-formed JWT";
+    let cases: Vec<(&str, String, &str)> = vec![
+        // Signatures and algorithms.
+        ("flipped signature byte", flipped, "invalid token signature"),
+        (
+            "foreign key under a valid kid",
+            foreign.rs256(&id),
+            "invalid token signature",
+        ),
+        (
+            "signature of another token",
+            format!(
+                "{header_b64}.{}.{}",
+                b64(access.to_string()),
+                valid.rsplit_once('.').expect("3").1
+            ),
+            "invalid token signature",
+        ),
+        (
+            "empty signature",
+            format!("{header_b64}.{payload_b64}."),
+            "invalid token signature",
+        ),
+        (
+            "alg none",
+            alg_none,
+            "unsupported algorithm none: only RS256 is accepted",
+        ),
+        (
+            "alg none with a signature",
+            alg_none_signed,
+            "unsupported algorithm none: only RS256 is accepted",
+        ),
+        (
+            "HS256 keyed with the public key DER",
+            hs256(&key.public_der()),
+            "unsupported algorithm HS256: only RS256 is accepted",
+        ),
+        (
+            "HS256 keyed with the JWK modulus",
+            hs256(jwk_n.as_bytes()),
+            "unsupported algorithm HS256: only RS256 is accepted",
+        ),
+        (
+            "RS384 with the right key",
+            rs384,
+            "unsupported algorithm RS384: only RS256 is accepted",
+        ),
+        (
+            "no kid",
+            key.token(&json!({ "alg": "RS256" }), &id),
+            "the token header has no signing key id (kid)",
+        ),
+        (
+            "unknown kid",
+            key.token(&json!({ "alg": "RS256", "kid": "k9" }), &id),
+            "unknown signing key id",
+        ),
+        // Time.
+        (
+            "expired",
+            key.rs256(&with(id.clone(), "exp", json!(now - 60))),
+            "token expired",
+        ),
+        (
+            "expired long ago",
+            key.rs256(&with(id.clone(), "exp", json!(1))),
+            "token expired",
+        ),
+        (
+            "future nbf",
+            key.rs256(&with(id.clone(), "nbf", json!(now + 60))),
+            "token not valid yet: nbf is in the future",
+        ),
+        (
+            "future iat",
+            key.rs256(&with(id.clone(), "iat", json!(now + 60))),
+            "token issued in the future: iat is in the future",
+        ),
+        // Issuer, audience, client id, token use.
+        (
+            "wrong iss",
+            key.rs256(&with(
+                id.clone(),
+                "iss",
+                json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"),
+            )),
+            "issuer mismatch",
+        ),
+        (
+            "iss with a trailing slash",
+            key.rs256(&with(id.clone(), "iss", json!(format!("{ISSUER}/")))),
+            "issuer mismatch",
+        ),
+        (
+            "wrong aud",
+            key.rs256(&with(id.clone(), "aud", json!("client-z"))),
+            "audience mismatch: the token's `aud` is not an allowed app client",
+        ),
+        (
+            "aud prefix",
+            key.rs256(&with(id.clone(), "aud", json!("client-"))),
+            "audience mismatch: the token's `aud` is not an allowed app client",
+        ),
+        (
+            "wrong client_id",
+            key.rs256(&with(access.clone(), "client_id", json!("client-z"))),
+            "audience mismatch: the token's `client_id` is not an allowed app client",
+        ),
+        (
+            "access token with aud but no client_id",
+            key.rs256(&with(
+                without(access.clone(), "client_id"),
+                "aud",
+                json!(CLIENT),
+            )),
+            "the token has no `client_id` claim",
+        ),
+        (
+            "id token with client_id but no aud",
+            key.rs256(&with(
+                without(id.clone(), "aud"),
+                "client_id",
+                json!(CLIENT),
+            )),
+            "the token has no `aud` claim",
+        ),
+        (
+            "unknown token_use",
+            key.rs256(&with(id.clone(), "token_use", json!("refresh"))),
+            "the token's `token_use` claim is not `id` or `access`",
+        ),
+        // Missing claims.
+        (
+            "missing exp",
+            key.rs256(&without(id.clone(), "exp")),
+            "the token has no `exp` claim",
+        ),
+        (
+            "missing sub",
+            key.rs256(&without(id.clone(), "sub")),
+            "the token has no `sub` claim",
+        ),
+        (
+            "missing token_use",
+            key.rs256(&without(id.clone(), "token_use")),
+            "the token has no `token_use` claim",
+        ),
+        (
+            "missing iss",
+            key.rs256(&without(id.clone(), "iss")),
+            "the token has no `iss` claim",
+        ),
+        (
+            "null sub",
+            key.rs256(&with(id.clone(), "sub", Value::Null)),
+            "the token has no `sub` claim",
+        ),
+        (
+            "empty sub",
+            key.rs256(&with(id.clone(), "sub", json!(""))),
+            "the token's `sub` claim is not a non-empty string",
+        ),
+        // Wrong JSON types.
+        (
+            "exp as a string",
+            key.rs256(&with(id.clone(), "exp", json!((now + 3600).to_string()))),
+            "the token's `exp` claim is not a number of seconds",
+        ),
+        (
+            "negative exp",
+            key.rs256(&with(id.clone(), "exp", json!(-1))),
+            "the token's `exp` claim is not a number of seconds",
+        ),
+        (
+            "nbf as a string",
+            key.rs256(&with(id.clone(), "nbf", json!("0"))),
+            "the token's `nbf` claim is not a number of seconds",
+        ),
+        (
+            "iat as a string",
+            key.rs256(&with(id.clone(), "iat", json!("0"))),
+            "the token's `iat` claim is not a number of seconds",
+        ),
+        (
+            "auth_time as a bool",
+            key.rs256(&with(id.clone(), "auth_time", json!(true))),
+            "the token's `auth_time` claim is not a number of seconds",
+        ),
+        (
+            "aud as a number",
+            key.rs256(&with(id.clone(), "aud", json!(7))),
+            "the token's `aud` claim is not a string",
+        ),
+        (
+            "aud as an array",
+            key.rs256(&with(id.clone(), "aud", json!([CLIENT]))),
+            "the token's `aud` claim is not a string",
+        ),
+        (
+            "client_id as an array",
+            key.rs256(&with(access.clone(), "client_id", json!([CLIENT]))),
+            "the token's `client_id` claim is not a string",
+        ),
+        (
+            "iss as an array",
+            key.rs256(&with(id.clone(), "iss", json!([ISSUER]))),
+            "the token's `iss` claim is not a string",
+        ),
+        (
+            "sub as a number",
+            key.rs256(&with(id.clone(), "sub", json!(42))),
+            "the token's `sub` claim is not a string",
+        ),
+        (
+            "token_use as a bool",
+            key.rs256(&with(id.clone(), "token_use", json!(true))),
+            "the token's `token_use` claim is not a string",
+        ),
+        (
+            "groups as a string",
+            key.rs256(&with(id.clone(), "cognito:groups", json!("[admin]"))),
+            "the token's `cognito:groups` claim is not an array of strings",
+        ),
+        (
+            "groups with a number",
+            key.rs256(&with(id.clone(), "cognito:groups", json!(["admin", 1]))),
+            "the token's `cognito:groups` claim is not an array of strings",
+        ),
+        (
+            "scope as an array",
+            key.rs256(&with(access.clone(), "scope", json!(["notes/write"]))),
+            "the token's `scope` claim is not a string",
+        ),
+        (
+            "username as a number",
+            key.rs256(&with(access.clone(), "username", json!(1))),
+            "the token's `username` claim is not a string",
+        ),
+        (
+            "email_verified as yes",
+            key.rs256(&with(id.clone(), "email_verified", json!("yes"))),
+            "the token's `email_verified` claim is not a boolean",
+        ),
+        // Malformed segments.
+        (
+            "two segments",
+            format!("{header_b64}.{payload_b64}"),
+            malformed,
+        ),
+        ("four segments", format!("{valid}.x"), malformed),
+        ("empty token", String::new(), malformed),
+        (
+            "non-base64 header",
+            format!("{{{header_b64}.{payload_b64}.sig"),
+            malformed,
+        ),
+        (
+            "non-JSON header",
+            format!("{}.{payload_b64}.sig", b64("RS256 k1")),
+            malformed,
+        ),
+        (
+            "non-base64 payload",
+            key.sign_raw(&header_b64, "not*base64"),
+            malformed,
+        ),
+        (
+            "non-JSON payload",
+            key.sign_raw(&header_b64, &b64("not json")),
+            malformed,
+        ),
+        (
+            "payload not an object",
+            key.sign_raw(&header_b64, &b64("[1,2]")),
+            malformed,
+        ),
+        (
+            "non-base64 signature",
+            format!("{header_b64}.{payload_b64}.***"),
+            malformed,
+        ),
+        ("Bearer prefix", format!("Bearer {valid}"), malformed),
+    ];
+    for (name, token, expected) in &cases {
+        assert_rejected(&verifier, name, token, expected).await;
+    }
+    // Every kid was known or unknown after the first fetch; the unknown one did not cause a
+    // second fetch within the refetch interval.
+    assert_eq!(server.hits(), 1);
+    // After all that, the valid token still passes.
+    assert_accepted(&verifier, "valid", &valid).await;
+}
+
+#[tokio::test]
+async fn leeway_is_small_and_explicit() {
+    let key = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let now = now();
+    let verifier = server.verifier();
+    assert_eq!(verifier.config().leeway_secs, 5);
+    // Within the default 5 s of leeway: accepted.
+    for (claim, value) in [("exp", now - 2), ("nbf", now + 2), ("iat", now + 2)] {
+        let token = key.rs256(&with(id_claims(), claim, json!(value)));
+        assert_accepted(&verifier, claim, &token).await;
+    }
+    // Beyond it: rejected; with a larger leeway: accepted.
+    let late = key.rs256(&with(id_claims(), "exp", json!(now - 30)));
+    assert_rejected(&verifier, "expired 30 s ago", &late, "token expired").await;
+    let lenient = JwtVerifier::new(VerifierConfig {
+        leeway_secs: 120,
+        ..server.config()
+    })
+    .expect("valid config");
+    assert_accepted(&lenient, "expired 30 s ago, 120 s leeway", &late).await;
+}
+
+#[tokio::test]
+async fn required_token_use() {
+    let key = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let id = key.rs256(&id_claims());
+    let access = key.rs256(&access_claims());
+    let only = |token_use| {
+        JwtVerifier::new(VerifierConfig {
+            required_token_use: Some(token_use),
+            ..server.config()
+        })
+        .expect("valid config")
+    };
+    let access_only = only(TokenUse::Access);
+    let id_only = only(TokenUse::Id);
+    assert_accepted(&access_only, "access token", &access).await;
+    assert_rejected(
+        &access_only,
+        "id token",
+        &id,
+        "token_use mismatch: only access tokens are accepted",
+    )
+    .await;
+    assert_accepted(&id_only, "id token", &id).await;
+    assert_rejected(
+        &id_only,
+        "access token",
+        &access,
+        "token_use mismatch: only id tokens are accepted",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_kids_refetch_at_most_once_per_interval() {
+    let key = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let verifier = server.verifier();
+    let unknown = key.token(&json!({ "alg": "RS256", "kid": "nope" }), &id_claims());
+
+    // Many concurrent requests with an unknown kid on a cold cache: one fetch between them.
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let verifier = verifier.clone();
+            let token = unknown.clone();
+            tokio::spawn(async move { verifier.verify(&token).await.map(|_| ()) })
+        })
+        .collect();
+    for attempt in attempts {
+        let result = attempt.await.expect("task finished");
+        assert!(
+            matches!(result, Err(VerifyError::UnknownKeyId)),
+            "{result:?}"
+        );
+    }
+    assert_eq!(server.hits(), 1);
+
+    // More unknown kids within the interval: still no refetch; known keys keep working.
+    for _ in 0..5 {
+        assert_rejected(&verifier, "unknown kid", &unknown, "unknown signing key id").await;
+    }
+    assert_accepted(&verifier, "known kid", &key.rs256(&id_claims())).await;
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
+async fn unknown_kid_refetches_again_once_the_interval_has_passed() {
+    let key = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let interval = Duration::from_secs(1);
+    let verifier = JwtVerifier::new(VerifierConfig {
+        jwks_refetch_interval: interval,
+        ..server.config()
+    })
+    .expect("valid config");
+    let unknown = key.token(&json!({ "alg": "RS256", "kid": "nope" }), &id_claims());
+
+    assert_rejected(&verifier, "first", &unknown, "unknown signing key id").await;
+    assert_rejected(&verifier, "second", &unknown, "unknown signing key id").await;
+    assert_eq!(server.hits(), 1);
+    // Letting the refetch interval pass (time itself is what is under test here).
+    tokio::time::sleep(interval + Duration::from_millis(200)).await;
+    assert_rejected(
+        &verifier,
+        "after the interval",
+        &unknown,
+        "unknown signing key id",
+    )
+    .await;
+    assert_rejected(&verifier, "right after", &unknown, "unknown signing key id").await;
+    assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test]
+async fn key_rotation_is_picked_up() {
+    let old = TestKey::new("old");
+    let new = TestKey::new("new");
+    let server = JwksServer::start(&[&old]).await;
+    let verifier = JwtVerifier::new(VerifierConfig {
+        jwks_refetch_interval: Duration::ZERO,
+        ..server.config()
+    })
+    .expect("valid config");
+    let old_token = old.rs256(&id_claims());
+    let new_token = new.rs256(&id_claims());
+
+    assert_accepted(&verifier, "old key", &old_token).await;
+    assert_rejected(
+        &verifier,
+        "new key before rotation",
+        &new_token,
+        "unknown signing key id",
+    )
+    .await;
+    assert_eq!(server.hits(), 2);
+
+    // The issuer publishes the new key next to the old one: the new kid triggers a refetch.
+    server.publish(&[&new, &old]);
+    assert_accepted(&verifier, "new key after rotation", &new_token).await;
+    assert_accepted(&verifier, "old key still published", &old_token).await;
+    assert_eq!(server.hits(), 3);
+
+    // The old key is withdrawn: once the keys are refetched, its tokens stop passing.
+    server.publish(&[&new]);
+    assert_eq!(verifier.refresh_keys().await.expect("JWKS refresh"), 1);
+    assert_rejected(
+        &verifier,
+        "withdrawn key",
+        &old_token,
+        "unknown signing key id",
+    )
+    .await;
+    assert_accepted(&verifier, "new key", &new_token).await;
+}
+
+#[tokio::test]
+async fn jwks_failures_are_server_errors() {
+    let key = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let verifier = server.verifier();
+    let token = key.rs256(&id_claims());
+
+    async fn unavailable(verifier: &JwtVerifier, token: &str, expected: &str) {
+        match verifier.verify(token).await {
+            Err(error @ VerifyError::KeysUnavailable(_)) => {
+                assert_eq!(error.status(), 503);
+                let message = error.to_string();
+                assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+            }
+            other => panic!("expected KeysUnavailable containing {expected:?}, got {other:?}"),
+        }
+    }
+
+    server.respond(500, "oops");
+    unavailable(&verifier, &token, "answered HTTP 500").await;
+    // Within the interval the failure is remembered rather than retried.
+    unavailable(&verifier, &token, "the last JWKS fetch failed").await;
+    assert_eq!(server.hits(), 1);
+
+    for (status, body, expected) in [
+        (500, "oops", "answered HTTP 500"),
+        (404, "{}", "answered HTTP 404"),
+        (200, "<html>", "is not a JSON Web Key Set"),
+        (200, r#"{"keys": "none"}"#, "is not a JSON Web Key Set"),
+    ] {
+        server.respond(status, body);
+        let verifier = server.verifier();
+        unavailable(&verifier, &token, expected).await;
+        let refreshed = verifier.refresh_keys().await;
+        assert!(refreshed.is_err(), "{refreshed:?}");
+    }
+    let huge = format!(r#"{{"keys": [], "pad": "{}"}}"#, "x".repeat(300 * 1024));
+    server.respond(200, &huge);
+    unavailable(&server.verifier(), &token, "is larger than").await;
+
+    // Nobody listening.
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        listener.local_addr().expect("address")
+    };
+    let verifier = JwtVerifier::new(VerifierConfig {
+        jwks_url: Some(format!("http://{closed}/jwks.json")),
+        ..server.config()
+    })
+    .expect("valid config");
+    unavailable(&verifier, &token, "fetching the JWKS from").await;
+
+    // Once the endpoint recovers, a verifier whose fetch failed recovers after the interval.
+    server.publish(&[&key]);
+    let verifier = JwtVerifier::new(VerifierConfig {
+        jwks_refetch_interval: Duration::ZERO,
+        ..server.config()
+    })
+    .expect("valid config");
+    server.respond(503, "busy");
+    unavailable(&verifier, &token, "answered HTTP 503").await;
+    server.publish(&[&key]);
+    assert_accepted(&verifier, "after recovery", &token).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real Cognito-format tokens from moto server
+// ---------------------------------------------------------------------------------------------
+
+fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").expect(
+        "MOTO_ENDPOINT is not set: run these tests through `cargo xtask test`, which starts \
+         moto server (or start `moto_server -H 127.0.0.1 -p PORT` and set \
+         MOTO_ENDPOINT=http://127.0.0.1:PORT)",
+    )
+}
+
+/// A user pool, app client and user in moto, and the tokens of one sign-in.
+struct MotoSignIn {
+    endpoint: String,
+    pool_id: String,
+    client_id: String,
+    username: String,
+    email: String,
+    id_token: String,
+    access_token: String,
+}
+
+async fn moto_sign_in() -> MotoSignIn {
+    let endpoint = moto_endpoint();
+    let config = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .build();
+    let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(config);
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(format!("cognito-claims-{suffix}"))
+        .send()
+        .await
+        .expect("CreateUserPool");
+    let pool_id = pool
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("user pool id")
+        .to_owned();
+    let client = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name(format!("web-{suffix}"))
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .read_attributes("email")
+        .send()
+        .await
+        .expect("CreateUserPoolClient");
+    let client_id = client
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("client id")
+        .to_owned();
+
+    let username = format!("user-{suffix}");
+    let email = format!("{username}@example.com");
+    let password = "Correct-Horse-9-Battery";
+    cognito
+        .sign_up()
+        .client_id(&client_id)
+        .username(&username)
+        .password(password)
+        .user_attributes(
+            AttributeType::builder()
+                .name("email")
+                .value(&email)
+                .build()
+                .expect("attribute"),
+        )
+        .send()
+        .await
+        .expect("SignUp");
+    cognito
+        .admin_confirm_sign_up()
+        .user_pool_id(&pool_id)
+        .username(&username)
+        .send()
+        .await
+        .expect("AdminConfirmSignUp");
+    cognito
+        .create_group()
+        .user_pool_id(&pool_id)
+        .group_name("admin")
+        .send()
+        .await
+        .expect("CreateGroup");
+    cognito
+        .admin_add_user_to_group()
+        .user_pool_id(&pool_id)
+        .username(&username)
+        .group_name("admin")
+        .send()
+        .await
+        .expect("AdminAddUserToGroup");
+    let auth = cognito
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", &username)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .expect("InitiateAuth");
+    let result = auth.authentication_result().expect("tokens");
+    MotoSignIn {
+        id_token: result.id_token().expect("id token").to_owned(),
+        access_token: result.access_token().expect("access token").to_owned(),
+        endpoint,
+        pool_id,
+        client_id,
+        username,
+        email,
+    }
+}
+
+impl MotoSignIn {
+    /// A verifier for this pool: moto names the real AWS host in `iss` but serves the JWKS
+    /// itself.
+    fn verifier(&self, edit: impl FnOnce(&mut VerifierConfig)) -> JwtVerifier {
+        let mut config = VerifierConfig {
+            jwks_url: Some(format!(
+                "{}/{}/.well-known/jwks.json",
+                self.endpoint.trim_end_matches('/'),
+                self.pool_id
+            )),
+            ..VerifierConfig::for_user_pool("us-east-1", &self.pool_id, [self.client_id.as_str()])
+        };
+        edit(&mut config);
+        JwtVerifier::new(config).expect("valid verifier config")
+    }
+}
+
+#[tokio::test]
+async fn moto_cognito_tokens() {
+    let sign_in = moto_sign_in().await;
+    let verifier = sign_in.verifier(|_| {});
+
+    let id = assert_accepted(&verifier, "moto id token", &sign_in.id_token).await;
+    assert_eq!(id.kid, "dummy");
+    assert_eq!(id.cognito.token_use, TokenUse::Id);
+    assert_eq!(id.cognito.client_id, sign_in.client_id);
+    assert_eq!(id.cognito.groups, ["admin"]);
+    assert_eq!(id.cognito.require_group("admin"), Ok(()));
+    assert_eq!(
+        id.cognito.username.as_deref(),
+        Some(sign_in.username.as_str())
+    );
+    assert_eq!(id.cognito.email.as_deref(), Some(sign_in.email.as_str()));
+    assert!(!id.cognito.sub.is_empty());
+
+    let access = assert_accepted(&verifier, "moto access token", &sign_in.access_token).await;
+    assert_eq!(access.kid, "dummy");
+    assert_eq!(access.cognito.token_use, TokenUse::Access);
+    assert_eq!(access.cognito.client_id, sign_in.client_id);
+    assert_eq!(access.cognito.sub, id.cognito.sub);
+    assert_eq!(access.cognito.groups, ["admin"]);
+    assert_eq!(
+        access.cognito.username.as_deref(),
+        Some(sign_in.username.as_str())
+    );
+    assert_eq!(
+        access
+            .cognito
+            .require_scope("aws.cognito.signin.user.admin"),
+        Ok(())
+    );
+
+    // What API Gateway would hand the function reads back to the same claims.
+    for verified in [&id, &access] {
+        let gateway: HashMap<String, String> = verified.to_gateway_claims();
+        assert_eq!(
+            gateway.get("cognito:groups").map(String::as_str),
+            Some("[admin]")
+        );
+        assert_eq!(
+            CognitoClaims::from_parts(&gateway, None).as_ref(),
+            Ok(&verified.cognito)
+        );
+    }
+
+    // Wrong audience: neither `aud` nor `client_id` is accepted.
+    let other_client = sign_in.verifier(|c| c.audiences = vec!["some-other-client".into()]);
+    assert_rejected(
+        &other_client,
+        "id token, wrong audience",
+        &sign_in.id_token,
+        "audience mismatch: the token's `aud` is not an allowed app client",
+    )
+    .await;
+    assert_rejected(
+        &other_client,
+        "access token, wrong audience",
+        &sign_in.access_token,
+        "audience mismatch: the token's `client_id` is not an allowed app client",
+    )
+    .await;
+
+    // Required token_use.
+    let access_only = sign_in.verifier(|c| c.required_token_use = Some(TokenUse::Access));
+    assert_rejected(
+        &access_only,
+        "id token where access is required",
+        &sign_in.id_token,
+        "token_use mismatch: only access tokens are accepted",
+    )
+    .await;
+    assert_accepted(&access_only, "access token", &sign_in.access_token).await;
+    let id_only = sign_in.verifier(|c| c.required_token_use = Some(TokenUse::Id));
+    assert_rejected(
+        &id_only,
+        "access token where id is required",
+        &sign_in.access_token,
+        "token_use mismatch: only id tokens are accepted",
+    )
+    .await;
+
+    // Another pool's issuer.
+    let other_pool = sign_in.verifier(|c| {
+        c.issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other".into();
+    });
+    assert_rejected(
+        &other_pool,
+        "other issuer",
+        &sign_in.id_token,
+        "issuer mismatch",
+    )
+    .await;
+
+    // A tampered moto token (claims changed, signature kept).
+    let (header, rest) = sign_in.id_token.split_once('.').expect("three segments");
+    let (_, signature) = rest.split_once('.').expect("three segments");
+    let mut claims = id.claims.clone();
+    claims.insert("cognito:groups".into(), json!(["admin", "superuser"]));
+    let tampered = format!(
+        "{header}.{}.{signature}",
+        b64(Value::Object(claims).to_string())
+    );
+    assert_rejected(&verifier, "tampered", &tampered, "invalid token signature").await;
+}

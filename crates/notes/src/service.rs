@@ -1,0 +1,312 @@
+//! The notes service: every use case (create, get, list, replace, delete, count), scoped by
+//! owner, on top of any [`Store`].
+
+use chrono::{DateTime, Duration, SubsecRound as _, Utc};
+use futures::StreamExt as _;
+
+use crate::error::NotesError;
+use crate::list::{Cursor, ListQuery, Page};
+use crate::model::{Note, NoteId, Owner};
+use crate::store::Store;
+use crate::validate::{IfMatch, NoteInput};
+
+/// How many notes a listing fetches from the store at the same time.
+const LIST_FETCH_CONCURRENCY: usize = 8;
+
+/// The notes use cases over a store.
+///
+/// Everything is scoped by [`Owner`]: another user's note is indistinguishable from a missing
+/// one ([`NotesError::NotFound`]).
+#[derive(Debug, Clone)]
+pub struct NotesService<S> {
+    store: S,
+}
+
+impl<S: Store> NotesService<S> {
+    /// A service over `store`.
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Creates a note with a new id; `created_at` = `updated_at` = now.
+    ///
+    /// # Errors
+    /// [`NotesError::Validation`] for invalid input, [`NotesError::AlreadyExists`] on an id
+    /// collision, [`NotesError::Store`] when the store fails.
+    pub async fn create(&self, owner: &Owner, input: NoteInput) -> Result<Note, NotesError> {
+        let content = input.validate()?;
+        let now = now();
+        let note = Note::new(NoteId::new(), content, now, now);
+        self.store.put_new(owner, &note).await?;
+        Ok(note)
+    }
+
+    /// Reads one of `owner`'s notes.
+    ///
+    /// # Errors
+    /// [`NotesError::NotFound`] when `owner` has no such note, [`NotesError::Store`] when the
+    /// store fails.
+    pub async fn get(&self, owner: &Owner, id: &NoteId) -> Result<Note, NotesError> {
+        match self.store.get(owner, id).await? {
+            Some((note, _)) => Ok(note),
+            None => Err(NotesError::NotFound),
+        }
+    }
+
+    /// Lists `owner`'s notes, newest first, `query.limit` at a time, continuing after
+    /// `query.cursor`. A note deleted while the page is assembled is skipped.
+    ///
+    /// # Errors
+    /// [`NotesError::Store`] when the store fails.
+    pub async fn list(&self, owner: &Owner, query: ListQuery) -> Result<Page, NotesError> {
+        let mut ids = self.store.list_ids(owner).await?;
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        if let Some(cursor) = query.cursor {
+            // Only positions are compared: the ids come from `owner`'s own listing, so a cursor
+            // made from anybody else's ids cannot reveal anything but `owner`'s notes.
+            let after = cursor.position();
+            ids.retain(|id| *id < after);
+        }
+        let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
+        let total = ids.len();
+        let store = &self.store;
+        let mut fetched = futures::stream::iter(ids.into_iter().enumerate())
+            .map(|(index, id)| async move { (index, store.get(owner, &id).await) })
+            .buffered(LIST_FETCH_CONCURRENCY);
+        let mut items = Vec::with_capacity(limit.min(total));
+        let mut last_index = None;
+        while let Some((index, result)) = fetched.next().await {
+            if let Some((note, _)) = result? {
+                items.push(note);
+                if items.len() == limit {
+                    last_index = Some(index);
+                    break;
+                }
+            }
+        }
+        let next_cursor = match (last_index, items.last()) {
+            (Some(index), Some(last)) if index + 1 < total => Some(Cursor::after(last.id())),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Replaces the content of one of `owner`'s notes, if `if_match` (see
+    /// [`IfMatch`] for the accepted forms) equals its current ETag. Keeps the id
+    /// and `created_at`; `updated_at` becomes now, and always moves forward, so the ETag
+    /// changes on every replace. The write is an atomic compare-and-swap: of concurrent
+    /// replaces with the same ETag exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`NotesError::Validation`] for invalid input or `If-Match`, [`NotesError::NotFound`],
+    /// [`NotesError::PreconditionFailed`] when the note has changed, [`NotesError::Store`].
+    pub async fn replace(
+        &self,
+        owner: &Owner,
+        id: &NoteId,
+        if_match: &str,
+        input: NoteInput,
+    ) -> Result<Note, NotesError> {
+        let content = input.validate()?;
+        let if_match = IfMatch::parse(if_match)?;
+        let Some((current, version)) = self.store.get(owner, id).await? else {
+            return Err(NotesError::NotFound);
+        };
+        if !if_match.matches(current.etag()) {
+            return Err(NotesError::PreconditionFailed);
+        }
+        let updated_at = next_update_time(current.updated_at());
+        let note = Note::new(*id, content, current.created_at(), updated_at);
+        self.store.put_if(owner, &note, &version).await?;
+        Ok(note)
+    }
+
+    /// Deletes one of `owner`'s notes.
+    ///
+    /// # Errors
+    /// [`NotesError::NotFound`] when `owner` has no such note, [`NotesError::Store`].
+    pub async fn delete(&self, owner: &Owner, id: &NoteId) -> Result<(), NotesError> {
+        if self.store.delete(owner, id).await? {
+            Ok(())
+        } else {
+            Err(NotesError::NotFound)
+        }
+    }
+
+    /// The number of notes of all users (for administrators).
+    ///
+    /// # Errors
+    /// [`NotesError::Store`] when the store fails.
+    pub async fn count_all(&self) -> Result<u64, NotesError> {
+        Ok(self.store.count_all().await?)
+    }
+}
+
+/// The current time, to the millisecond (what timestamps are stored with).
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+/// Now, but strictly after `previous` even when the clock has not moved (or went back).
+fn next_update_time(previous: DateTime<Utc>) -> DateTime<Utc> {
+    now().max(previous + Duration::milliseconds(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::error::{PutError, StoreError};
+    use crate::store::{FsStore, Version};
+
+    fn input(title: &str) -> NoteInput {
+        NoteInput {
+            title: title.into(),
+            body: String::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn owner() -> Owner {
+        Owner::new("user-1").expect("owner")
+    }
+
+    #[tokio::test]
+    async fn etag_changes_on_every_replace() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let service = NotesService::new(FsStore::new(dir.path().to_path_buf()));
+        let owner = owner();
+        let mut note = service.create(&owner, input("same")).await.expect("create");
+        let mut seen = HashSet::from([note.etag().to_owned()]);
+        for _ in 0..20 {
+            // Same content every time: only updated_at changes, and it must.
+            let next = service
+                .replace(&owner, &note.id(), note.etag(), input("same"))
+                .await
+                .expect("replace");
+            assert!(next.updated_at() > note.updated_at());
+            assert_eq!(next.created_at(), note.created_at());
+            assert!(seen.insert(next.etag().to_owned()), "etag repeated");
+            note = next;
+        }
+        let stored = service.get(&owner, &note.id()).await.expect("get");
+        assert_eq!(stored, note);
+    }
+
+    #[tokio::test]
+    async fn invalid_if_match_is_a_validation_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let service = NotesService::new(FsStore::new(dir.path().to_path_buf()));
+        let owner = owner();
+        let note = service.create(&owner, input("t")).await.expect("create");
+        for bad in ["*", "W/\"x\"", "", "nonsense"] {
+            let err = service
+                .replace(&owner, &note.id(), bad, input("u"))
+                .await
+                .expect_err("must fail");
+            assert!(
+                matches!(err, NotesError::Validation(ref v) if v.field == "if_match"),
+                "{bad:?}: {err}"
+            );
+        }
+        assert_eq!(service.get(&owner, &note.id()).await.expect("get"), note);
+    }
+
+    /// A store whose listing also names ids that do not exist (deleted meanwhile).
+    struct PhantomStore {
+        inner: FsStore,
+        phantoms: Vec<NoteId>,
+    }
+
+    impl Store for PhantomStore {
+        async fn put_new(&self, owner: &Owner, note: &Note) -> Result<(), PutError> {
+            self.inner.put_new(owner, note).await
+        }
+        async fn get(
+            &self,
+            owner: &Owner,
+            id: &NoteId,
+        ) -> Result<Option<(Note, Version)>, StoreError> {
+            self.inner.get(owner, id).await
+        }
+        async fn put_if(
+            &self,
+            owner: &Owner,
+            note: &Note,
+            expected: &Version,
+        ) -> Result<(), PutError> {
+            self.inner.put_if(owner, note, expected).await
+        }
+        async fn delete(&self, owner: &Owner, id: &NoteId) -> Result<bool, StoreError> {
+            self.inner.delete(owner, id).await
+        }
+        async fn list_ids(&self, owner: &Owner) -> Result<Vec<NoteId>, StoreError> {
+            let mut ids = self.inner.list_ids(owner).await?;
+            ids.extend(&self.phantoms);
+            Ok(ids)
+        }
+        async fn count_all(&self) -> Result<u64, StoreError> {
+            self.inner.count_all().await
+        }
+    }
+
+    #[tokio::test]
+    async fn listing_skips_ids_that_vanished() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let owner = owner();
+        let real = NotesService::new(FsStore::new(dir.path().to_path_buf()));
+        let mut created = Vec::new();
+        for i in 0..3 {
+            created.push(
+                real.create(&owner, input(&format!("n{i}")))
+                    .await
+                    .expect("create"),
+            );
+        }
+        // Phantom ids newer than every real note: listed first, but gone.
+        let phantoms = vec![NoteId::new(), NoteId::new()];
+        let service = NotesService::new(PhantomStore {
+            inner: FsStore::new(dir.path().to_path_buf()),
+            phantoms,
+        });
+        let page = service
+            .list(&owner, ListQuery::parse(Some("2"), None).expect("query"))
+            .await
+            .expect("list");
+        let titles: Vec<&str> = page.items.iter().map(Note::title).collect();
+        assert_eq!(titles, ["n2", "n1"]);
+        let cursor = page.next_cursor.expect("more remain");
+        let page = service
+            .list(
+                &owner,
+                ListQuery {
+                    limit: page_limit(2),
+                    cursor: Some(cursor),
+                },
+            )
+            .await
+            .expect("list");
+        let titles: Vec<&str> = page.items.iter().map(Note::title).collect();
+        assert_eq!(titles, ["n0"]);
+        assert!(page.next_cursor.is_none());
+    }
+
+    fn page_limit(n: u32) -> crate::Limit {
+        crate::Limit::new(n).expect("limit")
+    }
+
+    #[test]
+    fn update_time_moves_forward() {
+        let future = Utc::now() + Duration::hours(1);
+        assert_eq!(next_update_time(future), future + Duration::milliseconds(1));
+        let past = Utc::now() - Duration::hours(1);
+        assert!(next_update_time(past) > past + Duration::minutes(59));
+    }
+}

@@ -1,0 +1,279 @@
+//! Filesystem store: one JSON file per note at `{root}/notes/{owner}/{id}.json`.
+//!
+//! - create: write a uniquely named temp file in the owner's directory, fsync it, then
+//!   `hard_link` it to the target name (atomic create-if-absent), then remove the temp file;
+//! - replace and delete: under an exclusive lock on `{root}/notes/{owner}/.lock` (`File::lock`,
+//!   which also excludes other processes), read the current note, compare, then write a temp
+//!   file and `rename` it over the target (readers see the old or the new file, never half);
+//! - listing ignores everything that is not named `{ULID}.json` (temp files, the lock file).
+//!
+//! All blocking work runs on `tokio::task::spawn_blocking`. Only validated [`Owner`]s and
+//! [`NoteId`]s are ever used to build paths.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ulid::Ulid;
+
+use super::{Store, Version, parse_note_file_name};
+use crate::error::{PutError, StoreError};
+use crate::model::{Note, NoteId, Owner};
+
+const BACKEND: &str = "fs";
+const LOCK_FILE: &str = ".lock";
+
+/// Notes stored as files under a root directory.
+#[derive(Debug, Clone)]
+pub struct FsStore {
+    root: Arc<Path>,
+}
+
+impl FsStore {
+    /// A store rooted at `root` (created on first write if missing).
+    #[must_use]
+    pub fn new(root: PathBuf) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The root directory.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn notes_dir(&self) -> PathBuf {
+        self.root.join("notes")
+    }
+
+    fn owner_dir(&self, owner: &Owner) -> PathBuf {
+        self.notes_dir().join(owner.as_str())
+    }
+}
+
+impl Store for FsStore {
+    async fn put_new(&self, owner: &Owner, note: &Note) -> Result<(), PutError> {
+        const OP: &str = "create a note";
+        let json = to_json(note, OP)?;
+        let dir = self.owner_dir(owner);
+        let target = dir.join(file_name(&note.id()));
+        blocking(OP, move || {
+            fs::create_dir_all(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+            let tmp = write_temp(&dir, &json).map_err(|e| io_error(OP, &dir, &e))?;
+            let linked = fs::hard_link(&tmp, &target);
+            remove_temp(&tmp);
+            match linked {
+                Ok(()) => {
+                    sync_dir(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+                    Ok(())
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(PutError::AlreadyExists),
+                Err(e) => Err(io_error(OP, &target, &e).into()),
+            }
+        })
+        .await?
+    }
+
+    async fn get(&self, owner: &Owner, id: &NoteId) -> Result<Option<(Note, Version)>, StoreError> {
+        const OP: &str = "read a note";
+        let path = self.owner_dir(owner).join(file_name(id));
+        blocking(OP, move || read_note(&path, OP)).await?
+    }
+
+    async fn put_if(&self, owner: &Owner, note: &Note, expected: &Version) -> Result<(), PutError> {
+        const OP: &str = "replace a note";
+        let json = to_json(note, OP)?;
+        let dir = self.owner_dir(owner);
+        let target = dir.join(file_name(&note.id()));
+        let expected = expected.clone();
+        blocking(OP, move || {
+            let Some(_lock) = lock_owner_dir(&dir).map_err(|e| io_error(OP, &dir, &e))? else {
+                return Err(PutError::NotFound);
+            };
+            let Some((current, _)) = read_note(&target, OP)? else {
+                return Err(PutError::NotFound);
+            };
+            if current.etag() != expected.as_str() {
+                return Err(PutError::PreconditionFailed);
+            }
+            let tmp = write_temp(&dir, &json).map_err(|e| io_error(OP, &dir, &e))?;
+            if let Err(e) = fs::rename(&tmp, &target) {
+                remove_temp(&tmp);
+                return Err(io_error(OP, &target, &e).into());
+            }
+            sync_dir(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+            Ok(())
+        })
+        .await?
+    }
+
+    async fn delete(&self, owner: &Owner, id: &NoteId) -> Result<bool, StoreError> {
+        const OP: &str = "delete a note";
+        let dir = self.owner_dir(owner);
+        let target = dir.join(file_name(id));
+        blocking(OP, move || {
+            let Some(_lock) = lock_owner_dir(&dir).map_err(|e| io_error(OP, &dir, &e))? else {
+                return Ok(false);
+            };
+            match fs::remove_file(&target) {
+                Ok(()) => {
+                    sync_dir(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+                    Ok(true)
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(io_error(OP, &target, &e)),
+            }
+        })
+        .await?
+    }
+
+    async fn list_ids(&self, owner: &Owner) -> Result<Vec<NoteId>, StoreError> {
+        const OP: &str = "list notes";
+        let dir = self.owner_dir(owner);
+        blocking(OP, move || {
+            list_dir_ids(&dir).map_err(|e| io_error(OP, &dir, &e))
+        })
+        .await?
+    }
+
+    async fn count_all(&self) -> Result<u64, StoreError> {
+        const OP: &str = "count notes";
+        let notes_dir = self.notes_dir();
+        blocking(OP, move || {
+            let entries = match fs::read_dir(&notes_dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+                Err(e) => return Err(io_error(OP, &notes_dir, &e)),
+            };
+            let mut total: u64 = 0;
+            for entry in entries {
+                let entry = entry.map_err(|e| io_error(OP, &notes_dir, &e))?;
+                let is_owner_dir = entry.file_type().is_ok_and(|t| t.is_dir())
+                    && entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|name| Owner::new(name).is_ok());
+                if !is_owner_dir {
+                    continue;
+                }
+                let dir = entry.path();
+                let ids = list_dir_ids(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+                total += u64::try_from(ids.len()).unwrap_or(u64::MAX);
+            }
+            Ok(total)
+        })
+        .await?
+    }
+}
+
+/// Runs blocking filesystem work off the async runtime.
+async fn blocking<T, F>(operation: &'static str, work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::new(BACKEND, operation, format!("background task failed: {e}")))
+}
+
+fn file_name(id: &NoteId) -> String {
+    format!("{id}.json")
+}
+
+fn io_error(operation: &'static str, path: &Path, err: &io::Error) -> StoreError {
+    StoreError::new(BACKEND, operation, format!("{}: {err}", path.display()))
+}
+
+fn to_json(note: &Note, operation: &'static str) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(note)
+        .map_err(|e| StoreError::new(BACKEND, operation, format!("cannot serialize note: {e}")))
+}
+
+fn read_note(path: &Path, operation: &'static str) -> Result<Option<(Note, Version)>, StoreError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(operation, path, &e)),
+    };
+    let note: Note = serde_json::from_slice(&bytes).map_err(|e| {
+        StoreError::new(
+            BACKEND,
+            operation,
+            format!("{} is not a valid note: {e}", path.display()),
+        )
+    })?;
+    let version = Version::new(note.etag());
+    Ok(Some((note, version)))
+}
+
+/// Writes `contents` to a new, uniquely named hidden file in `dir` and fsyncs it.
+fn write_temp(dir: &Path, contents: &[u8]) -> io::Result<PathBuf> {
+    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), Ulid::new()));
+    let result = File::create_new(&tmp).and_then(|mut file| {
+        file.write_all(contents)?;
+        file.sync_all()
+    });
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            remove_temp(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn remove_temp(tmp: &Path) {
+    if let Err(e) = fs::remove_file(tmp)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %tmp.display(), error = %e, "could not remove a temporary note file");
+    }
+}
+
+/// Takes the owner's exclusive lock; `None` when the owner has no directory (hence no notes).
+/// The lock is released when the returned file is dropped.
+fn lock_owner_dir(dir: &Path) -> io::Result<Option<File>> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK_FILE))
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    file.lock()?;
+    Ok(Some(file))
+}
+
+fn list_dir_ids(dir: &Path) -> io::Result<Vec<NoteId>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut ids = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if let Some(id) = entry.file_name().to_str().and_then(parse_note_file_name) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Makes a directory's entries (a new link, a rename, a removal) durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Directories cannot be opened for syncing on this platform; entries are durable enough.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Tidy checks on the whole repository, run with every `cargo test`: the committed route
+//! tfvars match the function crates' metadata, and no test is disabled.
+
+use std::path::{Path, PathBuf};
+
+use xtask::routes::{self, TFVARS_PATH};
+use xtask::workspace::{self, TfvarsStatus};
+
+/// Attributes that silently disable or weaken a test. Spelled with `concat!` so that this file
+/// does not match itself.
+const FORBIDDEN: [&str; 2] = [concat!("#[", "ignore"), concat!("#[", "should_panic")];
+
+/// Directories never scanned: build output, tool installs, VCS data, anything hidden.
+fn skipped(dir: &Path) -> bool {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.') || n == "target" || n == "node_modules")
+}
+
+/// Every `.rs` file under `dir`, recursively, in a stable order.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir);
+    let Ok(entries) = entries else {
+        panic!("cannot list {}: {entries:?}", dir.display());
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            if !skipped(&path) {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The `line: text` of every line of `source` holding a forbidden attribute.
+fn forbidden_lines(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| FORBIDDEN.iter().any(|f| line.contains(f)))
+        .map(|(i, line)| format!("{}: {}", i + 1, line.trim()))
+        .collect()
+}
+
+#[test]
+fn routes_tfvars_is_up_to_date() {
+    let root = workspace::root();
+    let routes = workspace::load_routes(&root);
+    let Ok(routes) = routes else {
+        panic!(
+            "{}",
+            routes.err().map(|e| e.to_string()).unwrap_or_default()
+        );
+    };
+    let expected = routes::render_tfvars(&routes);
+    let Ok(expected) = expected else {
+        panic!("cannot render the tfvars: {expected:?}");
+    };
+    let status = workspace::tfvars_status(&root, &expected).map_err(|e| e.to_string());
+    assert_eq!(
+        status,
+        Ok(TfvarsStatus::UpToDate),
+        "{TFVARS_PATH} does not match the function crates' [package.metadata.api]: \
+         run `cargo xtask routes --write`"
+    );
+}
+
+#[test]
+fn no_test_is_disabled() {
+    let root = workspace::root();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    assert!(
+        files.iter().any(|f| f.ends_with("xtask/tests/tidy.rs")),
+        "the scan missed this very file: is the root right? {}",
+        root.display()
+    );
+    let mut found = Vec::new();
+    for file in &files {
+        let Ok(source) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        let shown = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        found.extend(
+            forbidden_lines(&source)
+                .into_iter()
+                .map(|l| format!("{shown}:{l}")),
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "tests must not be disabled or expect panics ({} or {}); make them pass, \
+         or assert on the error instead:\n{}",
+        FORBIDDEN[0],
+        FORBIDDEN[1],
+        found.join("\n")
+    );
+}
+
+#[test]
+fn forbidden_attributes_are_found() {
+    let ignore = concat!("#[", "ignore]");
+    let ignore_reason = concat!("#[", "ignore = \"slow\"]");
+    let should_panic = concat!("#[", "should_panic(expected = \"boom\")]");
+    for (source, want) in [
+        ("#[test]\nfn a() {}\n".to_owned(), vec![]),
+        (
+            format!("#[test]\n{ignore}\nfn a() {{}}\n"),
+            vec![format!("2: {ignore}")],
+        ),
+        (
+            format!("  {ignore_reason}\n"),
+            vec![format!("1: {ignore_reason}")],
+        ),
+        (
+            format!("#[test]\n    {should_panic}\nfn a() {{}}\n"),
+            vec![format!("2: {should_panic}")],
+        ),
+    ] {
+        assert_eq!(forbidden_lines(&source), want, "for {source:?}");
+    }
+    assert!(skipped(Path::new("/r/target")));
+    assert!(skipped(Path::new("/r/.tools")));
+    assert!(!skipped(Path::new("/r/crates")));
+}
