@@ -31,6 +31,7 @@
 mod json;
 mod logging;
 mod map;
+mod notes_http;
 pub mod problem;
 mod runtime;
 #[cfg(test)]
@@ -46,7 +47,8 @@ pub use crate::{
         no_content, parse_json, path_param, query_param,
     },
     logging::{DEFAULT_LOG_FILTER, init_tracing},
-    map::{InitError, notes_service_from_env, notes_service_from_vars},
+    map::{InitError, init_notes_function, notes_service_from_env, notes_service_from_vars},
+    notes_http::{caller, note_created, note_id, note_response},
     problem::Problem,
     runtime::{respond, run},
 };

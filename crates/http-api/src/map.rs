@@ -25,6 +25,16 @@ pub async fn notes_service_from_env() -> Result<NotesService<AnyStore>, InitErro
     notes_service_from_vars(|name| std::env::var(name).ok()).await
 }
 
+/// A note function's start-up: installs the JSON log subscriber, then builds the notes service
+/// from the environment; a configuration error is logged once, clearly, and returned so that
+/// `main` exits non-zero (Lambda reports it as an init error).
+pub async fn init_notes_function() -> Result<NotesService<AnyStore>, InitError> {
+    crate::init_tracing();
+    notes_service_from_env()
+        .await
+        .inspect_err(|error| tracing::error!(%error, "function init failed"))
+}
+
 /// [`notes_service_from_env`] with the variables read through `var` (for tests).
 pub async fn notes_service_from_vars(
     var: impl Fn(&str) -> Option<String>,

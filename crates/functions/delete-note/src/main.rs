@@ -1,1 +1,77 @@
-fn main() {}
+//! `DELETE /notes/{id}`: deletes one of the caller's notes; `204 No Content`. Another user's
+//! note is a 404 and stays untouched.
+
+use http_api::{Body, Problem, Request, Response};
+use notes::{AnyStore, NotesService};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let service = http_api::init_notes_function().await?;
+    http_api::run(|req| handler(&service, req)).await
+}
+
+async fn handler(
+    service: &NotesService<AnyStore>,
+    req: Request,
+) -> Result<Response<Body>, Problem> {
+    let (_, owner) = http_api::caller(&req)?;
+    let id = http_api::note_id(&req)?;
+    service.delete(&owner, &id).await?;
+    Ok(http_api::no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use http_api::testing::{ClaimsFixture, Event, body_json, fs_service, seed_note};
+    use notes::Owner;
+
+    use super::*;
+
+    fn delete(id: &str, sub: Option<&str>) -> Request {
+        let event = Event::new("DELETE /notes/{id}").path_param("id", id);
+        match sub {
+            Some(sub) => event.claims(ClaimsFixture::user(sub)),
+            None => event,
+        }
+        .build()
+    }
+
+    #[tokio::test]
+    async fn deletes_then_404() {
+        let (_dir, service) = fs_service().await;
+        let note = seed_note(&service, "sub-a", "doomed").await;
+        let id = note.id().to_string();
+        let handle = |r| handler(&service, r);
+        let response = http_api::respond(&handle, delete(&id, Some("sub-a"))).await;
+        assert_eq!(response.status(), 204);
+        assert!(response.body().is_empty());
+        let again = http_api::respond(&handle, delete(&id, Some("sub-a"))).await;
+        assert_eq!(again.status(), 404);
+        let owner = Owner::new("sub-a").expect("owner");
+        assert!(service.get(&owner, &note.id()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn errors_leave_the_note_alone() {
+        let (_dir, service) = fs_service().await;
+        let note = seed_note(&service, "sub-a", "kept").await;
+        let id = note.id().to_string();
+        let cases = [
+            (delete(&id, None), 401),
+            (delete(&id, Some("sub-b")), 404),
+            (delete("01ARZ3NDEKTSV4RRFFQ69G5FA", Some("sub-a")), 400),
+            (
+                delete(&notes::NoteId::new().to_string(), Some("sub-a")),
+                404,
+            ),
+        ];
+        for (req, status) in cases {
+            let response = http_api::respond(&|r| handler(&service, r), req).await;
+            assert_eq!(response.status(), status);
+            assert_eq!(body_json(&response)["status"], status);
+        }
+        let owner = Owner::new("sub-a").expect("owner");
+        let still_there = service.get(&owner, &note.id()).await.expect("note kept");
+        assert_eq!(still_there.etag(), note.etag());
+    }
+}
