@@ -39,7 +39,7 @@ mod test_support;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use lambda_http::{Body, Request, Response};
+pub use lambda_http::{Body, Error as LambdaError, Request, Response};
 
 pub use crate::{
     json::{

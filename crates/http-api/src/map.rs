@@ -75,6 +75,24 @@ impl From<NotesError> for Problem {
     }
 }
 
+/// The whole `main` of a function that works on notes: [`init_notes_function`], then
+/// [`run`](crate::run) with `handler(&service, request)` for every request.
+///
+/// ```text
+/// http_api::notes_main!(handler);
+/// async fn handler(service: &NotesService<AnyStore>, req: Request) -> Result<Response<Body>, Problem> { … }
+/// ```
+#[macro_export]
+macro_rules! notes_main {
+    ($handler:ident) => {
+        #[tokio::main]
+        async fn main() -> ::std::result::Result<(), $crate::LambdaError> {
+            let service = $crate::init_notes_function().await?;
+            $crate::run(|req| $handler(&service, req)).await
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use notes::StoreError;

@@ -7,11 +7,7 @@ use notes::{AnyStore, NotesService};
 /// The Cognito group this route requires (also declared in this crate's route metadata).
 const ADMIN_GROUP: &str = "admin";
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    let service = http_api::init_notes_function().await?;
-    http_api::run(|req| handler(&service, req)).await
-}
+http_api::notes_main!(handler);
 
 async fn handler(
     service: &NotesService<AnyStore>,

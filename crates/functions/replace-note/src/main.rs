@@ -4,11 +4,7 @@
 use http_api::{Body, Problem, Request, Response};
 use notes::{AnyStore, NoteInput, NotesService};
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    let service = http_api::init_notes_function().await?;
-    http_api::run(|req| handler(&service, req)).await
-}
+http_api::notes_main!(handler);
 
 async fn handler(
     service: &NotesService<AnyStore>,
