@@ -181,6 +181,12 @@ impl Event {
         self
     }
 
+    /// The caller's claims for `Some(sub)` (an id token), or no authorizer context for `None`.
+    pub fn caller(mut self, sub: Option<&str>) -> Self {
+        self.claims = sub.map(ClaimsFixture::user);
+        self
+    }
+
     /// The client address (`requestContext.http.sourceIp`, `x-forwarded-for`).
     pub fn source_ip(mut self, ip: &str) -> Self {
         self.source_ip = ip.to_owned();

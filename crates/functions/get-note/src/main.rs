@@ -18,17 +18,15 @@ async fn handler(
 
 #[cfg(test)]
 mod tests {
-    use http_api::testing::{ClaimsFixture, Event, body_json, fs_service, seed_note};
+    use http_api::testing::{Event, body_json, fs_service, seed_note};
 
     use super::*;
 
     fn get(id: &str, sub: Option<&str>) -> Request {
-        let event = Event::new("GET /notes/{id}").path_param("id", id);
-        match sub {
-            Some(sub) => event.claims(ClaimsFixture::user(sub)),
-            None => event,
-        }
-        .build()
+        Event::new("GET /notes/{id}")
+            .path_param("id", id)
+            .caller(sub)
+            .build()
     }
 
     #[tokio::test]
