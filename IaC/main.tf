@@ -1,0 +1,92 @@
+provider "aws" {
+  region     = var.region
+  access_key = var.aws_access_key
+  secret_key = var.aws_secret_key
+
+  default_tags {
+    tags = {
+      Project   = var.project_name
+      ManagedBy = "terraform"
+    }
+  }
+}
+
+locals {
+  # Least-privilege S3 access per function, matching what each handler does with the store.
+  # Functions not listed get a default derived from their HTTP method.
+  s3_access_overrides = {
+    health        = { object_actions = [], list = false }
+    me            = { object_actions = [], list = false }
+    "list-notes"  = { object_actions = ["s3:GetObject"], list = true }
+    "admin-stats" = { object_actions = ["s3:GetObject"], list = true }
+  }
+  s3_access_by_method = {
+    GET    = { object_actions = ["s3:GetObject"], list = false }
+    POST   = { object_actions = ["s3:PutObject"], list = false }
+    PUT    = { object_actions = ["s3:GetObject", "s3:PutObject"], list = false }
+    PATCH  = { object_actions = ["s3:GetObject", "s3:PutObject"], list = false }
+    DELETE = { object_actions = ["s3:GetObject", "s3:DeleteObject"], list = false }
+  }
+  s3_access = {
+    for k, r in var.routes : k => lookup(
+      local.s3_access_overrides, k,
+      lookup(local.s3_access_by_method, upper(r.method), { object_actions = [], list = false })
+    )
+  }
+}
+
+module "cognito" {
+  source = "./modules/cognito"
+
+  name          = var.project_name
+  domain_prefix = var.cognito_domain_prefix
+  callback_urls = var.callback_urls
+  logout_urls   = var.logout_urls
+}
+
+module "artifacts" {
+  source = "./modules/artifacts"
+
+  name            = var.project_name
+  force_destroy   = var.force_destroy_buckets
+  tls_only_policy = var.s3_tls_only_policy
+}
+
+module "http_api" {
+  source = "./modules/http_api"
+
+  name               = var.project_name
+  stage_name         = var.stage_name
+  cors_allow_origins = var.cors_allow_origins
+  jwt_issuer         = module.cognito.issuer
+  jwt_audience       = [module.cognito.client_id]
+  log_retention_days = var.log_retention_days
+}
+
+module "route" {
+  source   = "./modules/route"
+  for_each = var.routes
+
+  project_name       = var.project_name
+  function_name      = each.key
+  route_key          = each.value.route_key
+  auth               = each.value.auth
+  scopes             = each.value.scopes
+  groups             = each.value.groups
+  memory             = each.value.memory
+  timeout            = each.value.timeout
+  log_level          = var.log_level
+  log_retention_days = var.log_retention_days
+
+  artifacts_bucket = module.artifacts.artifacts_bucket_name
+  package_path     = "${var.package_dir}/${each.key}/bootstrap.zip"
+  notes_bucket     = module.artifacts.notes_bucket_name
+  notes_bucket_arn = module.artifacts.notes_bucket_arn
+
+  s3_object_actions = local.s3_access[each.key].object_actions
+  s3_list           = local.s3_access[each.key].list
+
+  api_id            = module.http_api.api_id
+  api_execution_arn = module.http_api.execution_arn
+  authorizer_id     = module.http_api.authorizer_id
+}
