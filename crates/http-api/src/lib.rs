@@ -7,7 +7,9 @@
 //! - [`init_tracing`]: JSON-lines logging;
 //! - [`run`] (in Lambda) and [`respond`] (in tests): the handler loop, turning
 //!   `Err(Problem)` into responses and logging one line per request;
-//! - [`notes_service_from_env`]: the domain service, configured from the environment;
+//! - [`init_notes_function`] and [`notes_main!`]: a note function's start-up and `main`, with the
+//!   domain service configured from the environment ([`notes_service_from_env`]);
+//! - [`caller`], [`note_id`], [`note_response`], [`note_created`]: what the note routes share;
 //! - `testing` (feature `testing`): API Gateway v2 event builder and Cognito claim fixtures.
 //!
 //! A function's `main` is typically:

@@ -18,7 +18,8 @@ use crate::{Problem, problem::Slug};
 /// client's mistake never shows up as a failed invocation. Call [`crate::init_tracing`]
 /// first.
 ///
-/// State built at init (the notes service) is borrowed by the handler:
+/// State built at init (the notes service) is borrowed by the handler; this `main` is what
+/// [`notes_main!`](crate::notes_main) expands to:
 ///
 /// ```no_run
 /// use http_api::{Body, Problem, Request, Response};
@@ -34,14 +35,7 @@ use crate::{Problem, problem::Slug};
 ///
 /// #[tokio::main]
 /// async fn main() -> Result<(), lambda_http::Error> {
-///     http_api::init_tracing();
-///     let service = match http_api::notes_service_from_env().await {
-///         Ok(service) => service,
-///         Err(error) => {
-///             tracing::error!(%error, "cannot start");
-///             return Err(error.into());
-///         }
-///     };
+///     let service = http_api::init_notes_function().await?;
 ///     http_api::run(|req| handle(&service, req)).await
 /// }
 /// ```

@@ -1,6 +1,7 @@
 //! `GET /admin/stats`: the number of notes of all users, for members of the Cognito group
 //! `admin` only (`403` for everyone else).
 
+use cognito_claims::CognitoClaims;
 use http_api::{Body, Problem, Request, Response};
 use notes::{AnyStore, NotesService};
 
@@ -13,7 +14,7 @@ async fn handler(
     service: &NotesService<AnyStore>,
     req: Request,
 ) -> Result<Response<Body>, Problem> {
-    let (claims, _) = http_api::caller(&req)?;
+    let claims = CognitoClaims::from_request(&req)?;
     claims.require_group(ADMIN_GROUP)?;
     let notes = service.count_all().await?;
     Ok(http_api::json(200, &serde_json::json!({ "notes": notes })))
