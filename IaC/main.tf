@@ -12,20 +12,24 @@ provider "aws" {
 }
 
 locals {
-  # Least-privilege S3 access per function, matching what each handler does with the store.
-  # Functions not listed get a default derived from their HTTP method.
+  # Least-privilege S3 access per function, matching what each handler does with the store
+  # (crates/notes/src/store/s3.rs): create = PutObject; get = GetObject; replace = GetObject +
+  # PutObject; delete = HeadObject (s3:GetObject) + DeleteObject; list = ListObjectsV2 +
+  # GetObject; admin stats = ListObjectsV2 only. Functions not listed get a default derived
+  # from their HTTP method. Every function that touches notes also gets s3:ListBucket: without
+  # it S3 answers a missing key with 403 instead of 404, and a missing note would become a 500.
   s3_access_overrides = {
     health        = { object_actions = [], list = false }
     me            = { object_actions = [], list = false }
     "list-notes"  = { object_actions = ["s3:GetObject"], list = true }
-    "admin-stats" = { object_actions = ["s3:GetObject"], list = true }
+    "admin-stats" = { object_actions = [], list = true }
   }
   s3_access_by_method = {
-    GET    = { object_actions = ["s3:GetObject"], list = false }
-    POST   = { object_actions = ["s3:PutObject"], list = false }
-    PUT    = { object_actions = ["s3:GetObject", "s3:PutObject"], list = false }
-    PATCH  = { object_actions = ["s3:GetObject", "s3:PutObject"], list = false }
-    DELETE = { object_actions = ["s3:GetObject", "s3:DeleteObject"], list = false }
+    GET    = { object_actions = ["s3:GetObject"], list = true }
+    POST   = { object_actions = ["s3:PutObject"], list = true }
+    PUT    = { object_actions = ["s3:GetObject", "s3:PutObject"], list = true }
+    PATCH  = { object_actions = ["s3:GetObject", "s3:PutObject"], list = true }
+    DELETE = { object_actions = ["s3:GetObject", "s3:DeleteObject"], list = true }
   }
   s3_access = {
     for k, r in var.routes : k => lookup(

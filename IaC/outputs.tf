@@ -74,3 +74,8 @@ output "issuer" {
   description = "JWT issuer of the user pool."
   value       = module.cognito.issuer
 }
+
+output "callback_urls" {
+  description = "OAuth2 callback URLs of the app client; `cargo xtask login` listens on the first."
+  value       = var.callback_urls
+}

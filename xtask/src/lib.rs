@@ -4,12 +4,18 @@
 //! - [`routes`]: the route table read from every function crate's `[package.metadata.api]`
 //!   (pure: parsing, validation, rendering);
 //! - [`workspace`]: where the workspace is, `cargo metadata`, the generated tfvars file;
-//! - [`moto`]: the local AWS (moto server) in a project-local virtualenv;
+//! - [`debtool`]: Debian packages (qemu-user, the arm64 sysroot) unpacked into `.tools/debs`;
+//! - [`pytool`]: the Python tools (moto, checkov, cargo-lambda) in project-local virtualenvs;
+//! - [`moto`]: the local AWS (moto server) on a loopback port;
+//! - [`package`]: `cargo xtask package`, deterministic Lambda zips;
 //! - [`test_cmd`]: `cargo xtask test`, the whole gate.
 
 #![warn(missing_docs)]
 
+pub mod debtool;
 pub mod moto;
+pub mod package;
+pub mod pytool;
 pub mod routes;
 pub mod test_cmd;
 pub mod workspace;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use xtask::package::{self, Arch, PackageError, PackageOptions};
 use xtask::routes::{self, TFVARS_PATH};
 use xtask::test_cmd::{self, TestError, TestOptions};
 use xtask::workspace::{self, TfvarsStatus, WorkspaceError};
@@ -25,13 +26,51 @@ enum Cmd {
     Routes(RoutesArgs),
     /// Run every check and test against a local AWS (moto server); the whole CI gate.
     ///
-    /// Installs moto into .tools/venv (first run only), starts it on a free loopback port, runs
-    /// `cargo fmt --check`, `cargo clippy -D warnings` and `cargo test --workspace
-    /// --all-features` with MOTO_ENDPOINT set, then stops it. Exits with cargo test's status.
+    /// Installs its tools into .tools/ (moto, checkov, cargo-lambda, qemu-user; first run only),
+    /// starts moto on a free loopback port, runs `cargo fmt --check`, `cargo clippy -D warnings`,
+    /// `terraform fmt -check`, checkov, `cargo xtask package` and `cargo test --workspace
+    /// --all-features` with MOTO_ENDPOINT set, then stops it. Exits with the first failure's status.
     ///
     /// Arguments after `--` go to cargo test, e.g. `cargo xtask test -- -p notes` (only that
     /// package: `--workspace` is then left out) or `cargo xtask test -- -- --nocapture`.
     Test(TestArgs),
+    /// Build the functions for Lambda and zip each one (deterministic bootstrap.zip files).
+    ///
+    /// Installs cargo-lambda into .tools/cargo-lambda (first run only), runs one
+    /// `cargo lambda build --release` for the chosen functions (cross-compiled, Zig as the
+    /// linker), zips each binary as the single entry `bootstrap` into
+    /// target/lambda/<function>/bootstrap.zip (where Terraform reads it), writes
+    /// target/lambda/packages.json (what deploy reads) and prints a table of sizes and SHA-256s.
+    Package(PackageArgs),
+    /// Package, upload and roll out the functions (`cargo xtask deploy --help` for its flags).
+    ///
+    /// Runs the `xtask-aws` binary of crates/deploy, which holds the AWS SDK, so that xtask
+    /// itself stays quick to build.
+    #[command(disable_help_flag = true)]
+    Deploy(Forwarded),
+    /// Move each function's alias `live` back (`cargo xtask rollback --help`).
+    #[command(disable_help_flag = true)]
+    Rollback(Forwarded),
+    /// Exchange a hosted-UI code or refresh token for tokens (`cargo xtask token --help`).
+    #[command(disable_help_flag = true)]
+    Token(Forwarded),
+    /// Sign in through the hosted UI from the terminal (`cargo xtask login --help`).
+    #[command(disable_help_flag = true)]
+    Login(Forwarded),
+    /// Decode a JWT's header and payload (`cargo xtask jwt decode TOKEN`).
+    #[command(disable_help_flag = true)]
+    Jwt(Forwarded),
+}
+
+/// Arguments handed unchanged to `xtask-aws`.
+#[derive(Debug, Args)]
+struct Forwarded {
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +97,16 @@ struct TestArgs {
     cargo_test_args: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+struct PackageArgs {
+    /// The Lambda architecture to build for.
+    #[arg(long, value_enum, default_value_t = Arch::Arm64)]
+    arch: Arch,
+    /// Package only this function (repeatable); default: every function.
+    #[arg(short = 'f', long = "function", value_name = "NAME")]
+    functions: Vec<String>,
+}
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 enum Error {
@@ -67,6 +116,13 @@ enum Error {
     Routes(#[from] routes::RoutesError),
     #[error(transparent)]
     Test(#[from] TestError),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error("could not run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
     #[error("{TFVARS_PATH} is {0}: run `cargo xtask routes --write` and commit it")]
     Tfvars(&'static str),
 }
@@ -84,6 +140,12 @@ fn main() -> ExitCode {
             },
         )
         .map_err(Error::from),
+        Cmd::Package(args) => package_cmd(&root, args).map(|()| ExitCode::SUCCESS),
+        Cmd::Deploy(args) => forward(&root, "deploy", args),
+        Cmd::Rollback(args) => forward(&root, "rollback", args),
+        Cmd::Token(args) => forward(&root, "token", args),
+        Cmd::Login(args) => forward(&root, "login", args),
+        Cmd::Jwt(args) => forward(&root, "jwt", args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
@@ -114,4 +176,40 @@ fn routes_cmd(root: &std::path::Path, args: &RoutesArgs) -> Result<(), Error> {
         print!("{}", routes::render_table(&routes));
     }
     Ok(())
+}
+
+fn package_cmd(root: &std::path::Path, args: PackageArgs) -> Result<(), Error> {
+    let packages = package::package(
+        root,
+        &PackageOptions {
+            arch: args.arch,
+            functions: args.functions,
+        },
+    )?;
+    print!("{}", package::render_table(&packages));
+    Ok(())
+}
+
+/// Runs `cargo run -p deploy --bin xtask-aws -- <command> <args>` from the workspace root and
+/// exits with its status.
+fn forward(root: &std::path::Path, command: &str, args: Forwarded) -> Result<ExitCode, Error> {
+    let status = std::process::Command::new(workspace::cargo())
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "deploy",
+            "--bin",
+            "xtask-aws",
+            "--",
+        ])
+        .arg(command)
+        .args(&args.args)
+        .current_dir(root)
+        .status()
+        .map_err(|source| Error::Spawn {
+            command: format!("cargo run --package deploy --bin xtask-aws -- {command}"),
+            source,
+        })?;
+    Ok(test_cmd::exit_code(status))
 }

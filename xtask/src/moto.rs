@@ -1,5 +1,5 @@
-//! moto server, the local AWS the tests run against: installed into a project-local virtualenv
-//! (`.tools/venv`), started on a free loopback port, probed until it answers, and stopped when
+//! moto server, the local AWS the tests run against (installed by [`crate::pytool::MOTO`]):
+//! started on a free loopback port, probed until it answers, and stopped when
 //! the [`MotoServer`] guard is dropped.
 //!
 //! On Ctrl-C the terminal sends SIGINT to the whole foreground process group, moto included,
@@ -11,9 +11,6 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
-
-/// The pip requirement installed into the virtualenv.
-pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.1";
 
 /// How long [`MotoServer::wait_ready`] waits by default.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,26 +27,6 @@ pub const READY_PATH: &str = "/moto-api/";
 /// Why moto could not be installed or started.
 #[derive(Debug, thiserror::Error)]
 pub enum MotoError {
-    /// `python3` is not installed.
-    #[error(
-        "could not run `{program}`: {source}; install Python 3 (with the venv module) and retry"
-    )]
-    NoPython {
-        /// The interpreter that was tried.
-        program: String,
-        /// Why it could not start.
-        source: io::Error,
-    },
-    /// A setup command (venv creation, pip install) failed.
-    #[error("`{command}` failed ({status}); {hint}")]
-    Setup {
-        /// The command line.
-        command: String,
-        /// Its exit status.
-        status: ExitStatus,
-        /// What to try.
-        hint: &'static str,
-    },
     /// A file could not be read or written, or a process could not be started.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -91,94 +68,6 @@ pub enum MotoError {
         /// The end of the log.
         tail: String,
     },
-}
-
-/// A Python virtualenv owned by xtask (`.tools/venv`, git-ignored).
-#[derive(Clone, Debug)]
-pub struct Venv {
-    dir: PathBuf,
-}
-
-impl Venv {
-    /// The project's virtualenv, `<root>/.tools/venv`.
-    pub fn new(root: &Path) -> Self {
-        Self {
-            dir: root.join(".tools").join("venv"),
-        }
-    }
-
-    /// The virtualenv's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The path of an executable installed in the virtualenv.
-    pub fn bin(&self, name: &str) -> PathBuf {
-        if cfg!(windows) {
-            self.dir.join("Scripts").join(format!("{name}.exe"))
-        } else {
-            self.dir.join("bin").join(name)
-        }
-    }
-
-    /// The marker file recording which requirement was installed.
-    pub fn marker(&self) -> PathBuf {
-        self.dir.join("xtask-moto-requirement.txt")
-    }
-
-    /// Whether moto is installed at [`MOTO_REQUIREMENT`]'s version (marker file matches and the
-    /// `moto_server` executable exists).
-    pub fn has_moto(&self) -> bool {
-        marker_matches(std::fs::read_to_string(self.marker()).ok().as_deref())
-            && self.bin("moto_server").is_file()
-    }
-
-    /// Creates the virtualenv and installs moto unless they are already there; returns whether
-    /// it installed anything. Progress goes to stderr.
-    pub fn ensure_moto(&self) -> Result<bool, MotoError> {
-        if self.has_moto() {
-            return Ok(false);
-        }
-        eprintln!(
-            "xtask: installing moto into {} (first run only)…",
-            rel(self.dir())
-        );
-        let python = self.bin("python");
-        if !python.is_file() {
-            // Missing or broken (e.g. the system Python it pointed at is gone): (re)create.
-            let program = if cfg!(windows) { "python" } else { "python3" };
-            let mut venv = Command::new(program);
-            venv.args(["-m", "venv", "--clear"]).arg(&self.dir);
-            run_setup(
-                venv,
-                program,
-                "install the Python venv module (Debian/Ubuntu: `apt install python3-venv`)",
-            )?;
-        }
-        let mut pip = Command::new(&python);
-        pip.args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            MOTO_REQUIREMENT,
-        ]);
-        run_setup(
-            pip,
-            &python.to_string_lossy(),
-            "check network access to PyPI (or pip's index settings) and retry",
-        )?;
-        let marker = self.marker();
-        std::fs::write(&marker, format!("{MOTO_REQUIREMENT}\n")).map_err(|source| {
-            MotoError::Io {
-                action: "could not write",
-                path: marker,
-                source,
-            }
-        })?;
-        Ok(true)
-    }
 }
 
 /// Picks a free port on 127.0.0.1 (binds port 0, reads the port, releases it).
@@ -321,48 +210,6 @@ pub fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Whether the marker file's content says [`MOTO_REQUIREMENT`] is installed.
-fn marker_matches(content: Option<&str>) -> bool {
-    content.is_some_and(|c| c.trim() == MOTO_REQUIREMENT)
-}
-
-/// Runs a setup command with inherited output; maps failures to errors with a hint.
-fn run_setup(mut command: Command, program: &str, hint: &'static str) -> Result<(), MotoError> {
-    let line = describe(&command);
-    let status = command.status().map_err(|source| MotoError::NoPython {
-        program: program.to_owned(),
-        source,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(MotoError::Setup {
-            command: line,
-            status,
-            hint,
-        })
-    }
-}
-
-/// A command line for messages.
-fn describe(command: &Command) -> String {
-    std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// `path` relative to the current directory when it is below it, for shorter messages.
-fn rel(path: &Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use std::thread;
@@ -401,32 +248,6 @@ mod tests {
         ] {
             assert_eq!(tail(text, n), want, "for {text:?}, {n}");
         }
-    }
-
-    #[test]
-    fn markers() {
-        for (content, want) in [
-            (Some("moto[server]==5.2.1\n"), true),
-            (Some("moto[server]==5.2.1"), true),
-            (Some("moto[server]==5.1.0\n"), false),
-            (Some(""), false),
-            (None, false),
-        ] {
-            assert_eq!(marker_matches(content), want, "for {content:?}");
-        }
-    }
-
-    #[test]
-    fn venv_paths() {
-        let venv = Venv::new(Path::new("/repo"));
-        assert_eq!(venv.dir(), Path::new("/repo/.tools/venv"));
-        if cfg!(unix) {
-            assert_eq!(
-                venv.bin("moto_server"),
-                Path::new("/repo/.tools/venv/bin/moto_server")
-            );
-        }
-        assert!(!venv.has_moto(), "no venv exists at /repo/.tools/venv");
     }
 
     /// Serves one canned response on a loopback port and probes it.

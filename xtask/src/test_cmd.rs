@@ -1,6 +1,8 @@
-//! `cargo xtask test`: the whole gate on a fresh machine. Installs moto into `.tools/venv`,
-//! starts it on a free loopback port, runs `cargo fmt --check`, `cargo clippy` and
-//! `cargo test --workspace --all-features` against it, stops it, and prints a timed summary.
+//! `cargo xtask test`: the whole gate on a fresh machine. Installs its Python tools (moto,
+//! checkov, cargo-lambda) into `.tools/`, starts moto on a free loopback port, runs the lints
+//! (`cargo fmt --check`, `cargo clippy`, `terraform fmt -check`, checkov), packages the functions
+//! (`cargo xtask package`, which the IaC apply test uploads), runs
+//! `cargo test --workspace --all-features` against moto, stops it, and prints a timed summary.
 
 use std::fmt;
 use std::io;
@@ -8,7 +10,10 @@ use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
-use crate::moto::{self, MotoError, MotoServer, Venv};
+use crate::debtool::{self, DebError};
+use crate::moto::{self, MotoError, MotoServer};
+use crate::package::{self, Arch, PackageError, PackageOptions};
+use crate::pytool::{self, PyTool, ToolError};
 use crate::workspace;
 
 /// Where moto's output goes, relative to the target directory.
@@ -28,6 +33,13 @@ pub const TEST_ENV: [(&str, &str); 5] = [
 /// credentials above with a real profile or session.
 pub const TEST_ENV_REMOVED: [&str; 3] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"];
 
+/// The environment variable naming a Terraform provider mirror for offline machines
+/// (`terraform init -plugin-dir=…`); unset, `terraform init` downloads the provider.
+pub const TF_PLUGIN_DIR: &str = "TF_PLUGIN_DIR";
+
+/// The package whose tests apply the IaC and so need the packaged functions.
+pub const IAC_TESTS_PACKAGE: &str = "iac-tests";
+
 /// Options of `cargo xtask test`.
 #[derive(Clone, Debug, Default)]
 pub struct TestOptions {
@@ -40,9 +52,23 @@ pub struct TestOptions {
 /// Why `cargo xtask test` stopped before `cargo test` could report.
 #[derive(Debug, thiserror::Error)]
 pub enum TestError {
-    /// Installing or starting moto failed.
+    /// Installing a Python tool failed.
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    /// Starting moto failed.
     #[error(transparent)]
     Moto(#[from] MotoError),
+    /// Packaging the functions failed.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// Unpacking qemu-user and the arm64 sysroot failed.
+    #[error("could not unpack qemu-user for the arm64 test: {0}")]
+    Deb(#[from] DebError),
+    /// `TF_PLUGIN_DIR` names something that is not a directory.
+    #[error(
+        "{TF_PLUGIN_DIR}={0} is not a directory; point it at a Terraform provider mirror (a directory holding registry.terraform.io/hashicorp/aws/<version>/<os_arch>/) or unset it to download the provider"
+    )]
+    PluginDir(String),
     /// cargo could not be started.
     #[error("could not run `{command}`: {source}")]
     Spawn {
@@ -125,13 +151,7 @@ pub fn exit_code(status: ExitStatus) -> ExitCode {
 /// the extras pick packages (`-p`/`--package` before any `--`), `--workspace` is left out so
 /// that only those run.
 pub fn cargo_test_args(extra: &[String]) -> Vec<String> {
-    let picks_packages = extra.iter().take_while(|a| *a != "--").any(|a| {
-        a == "-p"
-            || a == "--package"
-            || a.starts_with("--package=")
-            || (a.starts_with("-p") && !a.starts_with("--"))
-    });
-    let base: &[&str] = if picks_packages {
+    let base: &[&str] = if picked_packages(extra).is_some() {
         &["test", "--all-features"]
     } else {
         &["test", "--workspace", "--all-features"]
@@ -140,6 +160,28 @@ pub fn cargo_test_args(extra: &[String]) -> Vec<String> {
         .map(|s| (*s).to_owned())
         .chain(extra.iter().cloned())
         .collect()
+}
+
+/// The packages the extra `cargo test` arguments pick with `-p NAME`, `-pNAME`, `--package NAME`
+/// or `--package=NAME` (before any `--`); `None` when they pick none (the whole workspace runs).
+pub fn picked_packages(extra: &[String]) -> Option<Vec<String>> {
+    let mut picked = Vec::new();
+    let mut args = extra.iter().take_while(|a| *a != "--");
+    while let Some(arg) = args.next() {
+        if arg == "-p" || arg == "--package" {
+            picked.extend(args.next().cloned());
+        } else if let Some(name) = arg.strip_prefix("--package=") {
+            picked.push(name.to_owned());
+        } else if let Some(name) = arg.strip_prefix("-p").filter(|_| !arg.starts_with("--")) {
+            picked.push(name.to_owned());
+        }
+    }
+    (!picked.is_empty()).then_some(picked)
+}
+
+/// Whether the tests about to run include the IaC apply test, which needs packaged functions.
+pub fn needs_packages(extra: &[String]) -> bool {
+    picked_packages(extra).is_none_or(|picked| picked.iter().any(|p| p == IAC_TESTS_PACKAGE))
 }
 
 /// The steps so far, printed as each finishes and again as a summary at the end.
@@ -166,26 +208,41 @@ impl Steps {
 }
 
 fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<ExitCode, TestError> {
-    let venv = Venv::new(root);
-    let started = Instant::now();
-    let installed = venv.ensure_moto().inspect_err(|_| {
-        steps.record(
-            "install moto into .tools/venv",
-            Outcome::Failed(None),
-            started,
-        );
-    })?;
-    let name = if installed {
-        format!("install {} into .tools/venv", moto::MOTO_REQUIREMENT)
+    let plugin_dir = std::env::var(TF_PLUGIN_DIR).ok().filter(|d| !d.is_empty());
+    if let Some(dir) = &plugin_dir {
+        if !Path::new(dir).is_dir() {
+            return Err(TestError::PluginDir(dir.clone()));
+        }
+        eprintln!("xtask: {TF_PLUGIN_DIR}={dir}: terraform init uses this provider mirror");
     } else {
-        format!("{} already in .tools/venv", moto::MOTO_REQUIREMENT)
-    };
-    steps.record(name, Outcome::Ok, started);
+        eprintln!(
+            "xtask: {TF_PLUGIN_DIR} is not set: terraform init downloads the provider (offline, set it to a provider mirror)"
+        );
+    }
+    let package = needs_packages(&options.cargo_test_args);
+    let mut tools = vec![pytool::MOTO];
+    if !options.no_lint {
+        tools.push(pytool::CHECKOV);
+    }
+    if package {
+        tools.push(pytool::CARGO_LAMBDA);
+    }
+    for tool in tools {
+        ensure_tool(root, tool, steps)?;
+    }
+    if package {
+        let started = Instant::now();
+        let name = format!("{} in .tools/debs", debtool::ARM64_PACKAGES.join(", "));
+        let installed = debtool::ensure(root, debtool::ARM64_PACKAGES)
+            .inspect_err(|_| steps.record(&name, Outcome::Failed(None), started))?;
+        let verb = if installed { "unpacked" } else { "already" };
+        steps.record(format!("{verb} {name}"), Outcome::Ok, started);
+    }
 
     let started = Instant::now();
     let log = workspace::target_dir(root).join(MOTO_LOG);
     let mut moto = moto::free_port()
-        .and_then(|port| MotoServer::start(&venv.bin("moto_server"), port, &log))
+        .and_then(|port| MotoServer::start(&pytool::MOTO.program_path(root), port, &log))
         .inspect_err(|_| steps.record("start moto_server", Outcome::Failed(None), started))?;
     // `moto` is a guard: from here on, every return (and panic) stops the server.
     moto.wait_ready(moto::READY_TIMEOUT)
@@ -197,28 +254,7 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
         started,
     );
 
-    let cargo = workspace::cargo();
-    let lints: [(&str, &[&str], &str); 2] = [
-        (
-            "cargo fmt --check",
-            &["fmt", "--all", "--check"],
-            "run `cargo fmt --all`",
-        ),
-        (
-            "cargo clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--all-features",
-                "--",
-                "-D",
-                "warnings",
-            ],
-            "fix the warnings above",
-        ),
-    ];
-    for (name, args, hint) in lints {
+    for (name, mut command, hint) in lints(root) {
         if options.no_lint {
             steps.record(
                 format!("{name} (--no-lint)"),
@@ -227,8 +263,8 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
             );
             continue;
         }
-        let mut command = Command::new(&cargo);
-        command.args(args).current_dir(root);
+        command.current_dir(root);
+        without_missing_cli_config(&mut command);
         let status = run_step(command, name, steps)?;
         if !status.success() {
             eprintln!("xtask: {name} failed: {hint}");
@@ -241,28 +277,130 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
         }
     }
 
-    let mut command = Command::new(&cargo);
+    let name = "cargo xtask package (arm64, every function)";
+    if package {
+        let started = Instant::now();
+        let options = PackageOptions {
+            arch: Arch::Arm64,
+            functions: Vec::new(),
+        };
+        let packages = package::package(root, &options)
+            .inspect_err(|_| steps.record(name, Outcome::Failed(None), started))?;
+        eprint!("{}", package::render_table(&packages));
+        steps.record(name, Outcome::Ok, started);
+    } else {
+        steps.record(
+            format!("{name} (no {IAC_TESTS_PACKAGE} tests picked)"),
+            Outcome::Skipped,
+            Instant::now(),
+        );
+    }
+
+    let mut command = Command::new(workspace::cargo());
     command
         .args(cargo_test_args(&options.cargo_test_args))
         .current_dir(root)
         .env("MOTO_ENDPOINT", &endpoint)
+        .env("QEMU_AARCH64", debtool::qemu_aarch64(root))
+        .env("QEMU_LD_PREFIX", debtool::arm64_sysroot(root))
         .envs(TEST_ENV);
     for name in TEST_ENV_REMOVED {
         command.env_remove(name);
     }
+    without_missing_cli_config(&mut command);
     eprintln!("xtask: MOTO_ENDPOINT={endpoint} (log: {})", log.display());
     let status = run_step(command, "cargo test", steps)?;
     drop(moto);
     Ok(exit_code(status))
 }
 
+/// Installs one Python tool unless it is there, recording the step.
+fn ensure_tool(root: &Path, tool: PyTool, steps: &mut Steps) -> Result<(), TestError> {
+    let started = Instant::now();
+    let dir = format!(".tools/{}", tool.name);
+    let installed = tool.ensure(root).inspect_err(|_| {
+        steps.record(
+            format!("install {} into {dir}", tool.requirement),
+            Outcome::Failed(None),
+            started,
+        );
+    })?;
+    let name = if installed {
+        format!("install {} into {dir}", tool.requirement)
+    } else {
+        format!("{} already in {dir}", tool.requirement)
+    };
+    steps.record(name, Outcome::Ok, started);
+    Ok(())
+}
+
+/// The lint steps: name, command (run from the workspace root), and a hint for when it fails.
+fn lints(root: &Path) -> Vec<(&'static str, Command, &'static str)> {
+    let cargo = |args: &[&str]| {
+        let mut command = Command::new(workspace::cargo());
+        command.args(args);
+        command
+    };
+    let mut terraform_fmt = Command::new(terraform());
+    terraform_fmt.args(["fmt", "-check", "-recursive", "-diff", "IaC"]);
+    let mut checkov = Command::new(pytool::CHECKOV.program_path(root));
+    checkov.args([
+        "--directory",
+        "IaC",
+        "--framework",
+        "terraform",
+        "--compact",
+        "--quiet",
+        "--skip-download",
+    ]);
+    vec![
+        (
+            "cargo fmt --check",
+            cargo(&["fmt", "--all", "--check"]),
+            "run `cargo fmt --all`",
+        ),
+        (
+            "cargo clippy",
+            cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+            "fix the warnings above",
+        ),
+        (
+            "terraform fmt -check",
+            terraform_fmt,
+            "run `terraform fmt -recursive IaC` (Terraform >= 1.11 must be on PATH, or set TERRAFORM)",
+        ),
+        (
+            "checkov (IaC)",
+            checkov,
+            "fix the failed checks above, or skip one inline with `#checkov:skip=<ID>:<reason>`",
+        ),
+    ]
+}
+
+/// The Terraform to run: `$TERRAFORM`, else `terraform` from `PATH`.
+pub fn terraform() -> std::ffi::OsString {
+    std::env::var_os("TERRAFORM").unwrap_or_else(|| "terraform".into())
+}
+
+/// Drops `TF_CLI_CONFIG_FILE` from a command's environment when it names a file that does not
+/// exist, which would only make Terraform warn on every run.
+fn without_missing_cli_config(command: &mut Command) {
+    if std::env::var_os("TF_CLI_CONFIG_FILE").is_some_and(|f| !Path::new(&f).exists()) {
+        command.env_remove("TF_CLI_CONFIG_FILE");
+    }
+}
+
 /// Runs one command with inherited output, records it as a step, returns its status.
 fn run_step(mut command: Command, name: &str, steps: &mut Steps) -> Result<ExitStatus, TestError> {
-    let line = std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let line = pytool::describe(&command);
     eprintln!("xtask: running {line}");
     let started = Instant::now();
     let status = command.status().map_err(|source| {
@@ -329,6 +467,32 @@ mod tests {
         ] {
             let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
             assert_eq!(cargo_test_args(&extra).join(" "), want);
+        }
+    }
+
+    #[test]
+    fn picked_packages_and_packaging() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        for (extra, picked, packages) in [
+            (&[][..], None, true),
+            (&["--", "-p", "notes"], None, true),
+            (&["-p", "notes"], Some(vec!["notes"]), false),
+            (
+                &["-pnotes", "--package=me"],
+                Some(vec!["notes", "me"]),
+                false,
+            ),
+            (&["--package", "iac-tests"], Some(vec!["iac-tests"]), true),
+            (
+                &["-p", "notes", "-p", "iac-tests"],
+                Some(vec!["notes", "iac-tests"]),
+                true,
+            ),
+        ] {
+            let extra = args(extra);
+            let want = picked.map(|p| args(&p));
+            assert_eq!(picked_packages(&extra), want, "for {extra:?}");
+            assert_eq!(needs_packages(&extra), packages, "for {extra:?}");
         }
     }
 

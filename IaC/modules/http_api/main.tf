@@ -26,6 +26,7 @@ resource "aws_apigatewayv2_authorizer" "jwt" {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (default 14 days) to keep log storage cheap; raise it where compliance asks for a year.
   name              = "/aws/apigateway/${var.name}-http-api/${var.stage_name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn

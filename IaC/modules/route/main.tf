@@ -60,16 +60,12 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = var.s3_list ? [1] : []
 
+    # Listing, and also what makes S3 answer a missing key with 404 rather than 403. Not
+    # narrowed by s3:prefix: S3 checks this permission without a prefix for that decision.
     content {
       sid       = "NotesList"
       actions   = ["s3:ListBucket"]
       resources = [var.notes_bucket_arn]
-
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["notes/*"]
-      }
     }
   }
 }
@@ -83,6 +79,7 @@ resource "aws_iam_role_policy" "this" {
 # --- Logs ----------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (default 14 days) to keep log storage cheap; raise it where compliance asks for a year.
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
@@ -97,12 +94,21 @@ resource "aws_s3_object" "initial" {
 
   lifecycle {
     ignore_changes = [source, etag, source_hash]
+
+    precondition {
+      condition     = fileexists(var.package_path)
+      error_message = "No package at ${var.package_path}: run `cargo xtask package` before `terraform plan` or `apply` (it writes <package_dir>/<function>/bootstrap.zip for every function)."
+    }
   }
 }
 
 # --- Function ------------------------------------------------------------
 
 resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:A dead-letter queue only applies to asynchronous invocations; API Gateway invokes synchronously and returns errors to the caller.
+  #checkov:skip=CKV_AWS_117:The function talks only to S3 and CloudWatch over HTTPS; a VPC would add NAT or endpoint cost and cold-start time for no isolation gain.
+  #checkov:skip=CKV_AWS_272:Code reaches the function only from the artifacts bucket via Terraform or `cargo xtask deploy`; add an AWS Signer code-signing config where policy requires it.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (bucket name, log level); Lambda encrypts it at rest with an AWS-managed key.
   function_name = local.lambda_name
   role          = aws_iam_role.this.arn
   runtime       = "provided.al2023"
@@ -163,6 +169,7 @@ resource "aws_apigatewayv2_integration" "this" {
 }
 
 resource "aws_apigatewayv2_route" "this" {
+  #checkov:skip=CKV_AWS_309:Every route uses the JWT authorizer except those whose crate metadata says auth = "none" (GET /health); `cargo xtask routes` validates that.
   api_id    = var.api_id
   route_key = var.route_key
   target    = "integrations/${aws_apigatewayv2_integration.this.id}"

@@ -130,7 +130,7 @@ variable "s3_object_actions" {
 
 variable "s3_list" {
   type        = bool
-  description = "Whether the function may list the notes/ prefix."
+  description = "Whether the function gets s3:ListBucket on the notes bucket (to list notes, and so that a missing key is a 404, not a 403)."
   default     = false
 }
 

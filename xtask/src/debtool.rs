@@ -1,0 +1,141 @@
+//! Debian packages the tests run from, unpacked into `.tools/debs/root/` (git-ignored) without
+//! installing them system-wide: `apt-get download` fetches the `.deb` files and `dpkg-deb -x`
+//! unpacks them. Today that is qemu-user (to run the packaged arm64 `bootstrap` on an x86_64
+//! machine) and the arm64 glibc it loads the binary with.
+//!
+//! A marker file records the package list that was unpacked, so an unchanged list costs nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::pytool::describe;
+
+/// The packages unpacked for the arm64 test: the emulator and the arm64 C runtime (glibc and
+/// libgcc_s, which the dynamically linked binaries need).
+pub const ARM64_PACKAGES: &[&str] = &[
+    "qemu-user-static",
+    "libc6-arm64-cross",
+    "libgcc-s1-arm64-cross",
+];
+
+/// Why the packages could not be unpacked.
+#[derive(Debug, thiserror::Error)]
+pub enum DebError {
+    /// A command failed or could not start.
+    #[error("`{command}` failed: {detail}; {hint}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its exit status or why it did not start.
+        detail: String,
+        /// What to try.
+        hint: &'static str,
+    },
+    /// A file could not be written or read.
+    #[error("{path}: {cause}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        cause: String,
+    },
+}
+
+/// Where the packages are unpacked: `<root>/.tools/debs/root`.
+pub fn unpack_root(root: &Path) -> PathBuf {
+    root.join(".tools/debs/root")
+}
+
+/// The qemu-user emulator for arm64 binaries, once unpacked.
+pub fn qemu_aarch64(root: &Path) -> PathBuf {
+    unpack_root(root).join("usr/bin/qemu-aarch64-static")
+}
+
+/// The arm64 sysroot qemu loads the dynamic linker and libraries from (`QEMU_LD_PREFIX`).
+pub fn arm64_sysroot(root: &Path) -> PathBuf {
+    unpack_root(root).join("usr/aarch64-linux-gnu")
+}
+
+/// Downloads and unpacks `packages` unless the marker says they already are; returns whether it
+/// did anything. Runs `apt-get update` once (as root only) when the package lists lack them.
+pub fn ensure(root: &Path, packages: &[&str]) -> Result<bool, DebError> {
+    let dir = root.join(".tools/debs");
+    let marker = dir.join("installed.txt");
+    let want = packages.join("\n") + "\n";
+    if std::fs::read_to_string(&marker).is_ok_and(|have| have == want) {
+        return Ok(false);
+    }
+    eprintln!(
+        "xtask: unpacking {} into .tools/debs (first run only)…",
+        packages.join(", ")
+    );
+    let download = dir.join("download");
+    let _ = std::fs::remove_dir_all(&download);
+    std::fs::create_dir_all(&download).map_err(|e| io_error(&download, &e))?;
+    let fetch = || {
+        let mut command = Command::new("apt-get");
+        command
+            .arg("download")
+            .args(packages)
+            .current_dir(&download);
+        run(command, "")
+    };
+    if fetch().is_err() {
+        // A fresh machine may have no package lists yet; only root can refresh them.
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-qq"]);
+        run(
+            update,
+            "the package lists lack these packages and could not be refreshed: run `apt-get update` as root",
+        )?;
+        fetch().map_err(|e| match e {
+            DebError::Command {
+                command, detail, ..
+            } => DebError::Command {
+                command,
+                detail,
+                hint: "check that apt can reach the Debian archive",
+            },
+            other => other,
+        })?;
+    }
+    let target = unpack_root(root);
+    let entries = std::fs::read_dir(&download).map_err(|e| io_error(&download, &e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| io_error(&download, &e))?.path();
+        if path.extension().is_some_and(|e| e == "deb") {
+            let mut unpack = Command::new("dpkg-deb");
+            unpack.arg("-x").arg(&path).arg(&target);
+            run(
+                unpack,
+                "dpkg-deb comes with dpkg: is this a Debian-based machine?",
+            )?;
+        }
+    }
+    std::fs::write(&marker, want).map_err(|e| io_error(&marker, &e))?;
+    let _ = std::fs::remove_dir_all(&download);
+    Ok(true)
+}
+
+fn run(mut command: Command, hint: &'static str) -> Result<(), DebError> {
+    let line = describe(&command);
+    let failed = |detail: String| DebError::Command {
+        command: line.clone(),
+        detail,
+        hint,
+    };
+    let output = command.output().map_err(|e| failed(e.to_string()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(failed(format!("{}: {}", output.status, stderr.trim())))
+    }
+}
+
+fn io_error(path: &Path, error: &std::io::Error) -> DebError {
+    DebError::Io {
+        path: path.display().to_string(),
+        cause: error.to_string(),
+    }
+}

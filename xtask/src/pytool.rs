@@ -1,0 +1,256 @@
+//! Python tools the project uses (moto server, checkov, cargo-lambda), each installed with pip
+//! into its own project-local virtualenv, `.tools/<name>/` (git-ignored), at a pinned version.
+//! Separate virtualenvs keep one tool's dependencies from breaking another's.
+//!
+//! A marker file in the virtualenv records the requirement that was installed, so a changed pin
+//! reinstalls and an unchanged one costs nothing.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+/// A pinned PyPI tool and the executable the project runs from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PyTool {
+    /// The virtualenv's directory name under `.tools/`.
+    pub name: &'static str,
+    /// What `pip install` is given.
+    pub requirement: &'static str,
+    /// The executable in the virtualenv's `bin/`.
+    pub program: &'static str,
+}
+
+/// moto server: the local AWS the tests run against.
+pub const MOTO: PyTool = PyTool {
+    name: "moto",
+    requirement: "moto[server]==5.2.1",
+    program: "moto_server",
+};
+
+/// checkov: the Terraform policy scanner.
+pub const CHECKOV: PyTool = PyTool {
+    name: "checkov",
+    requirement: "checkov==3.3.30",
+    program: "checkov",
+};
+
+/// cargo-lambda: cross-compiles the functions for Lambda (ships Zig as the linker).
+pub const CARGO_LAMBDA: PyTool = PyTool {
+    name: "cargo-lambda",
+    requirement: "cargo-lambda==1.9.2",
+    program: "cargo-lambda",
+};
+
+/// Why a tool could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// `python3` is not installed.
+    #[error(
+        "could not run `{program}`: {source}; install Python 3 (with the venv module) and retry"
+    )]
+    NoPython {
+        /// The interpreter that was tried.
+        program: String,
+        /// Why it could not start.
+        source: io::Error,
+    },
+    /// A setup command (venv creation, pip install) failed.
+    #[error("`{command}` failed ({status}); {hint}")]
+    Setup {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: ExitStatus,
+        /// What to try.
+        hint: &'static str,
+    },
+    /// The marker file could not be written.
+    #[error("could not write {}: {source}", path.display())]
+    Marker {
+        /// The marker file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl PyTool {
+    /// The virtualenv's directory, `<root>/.tools/<name>`.
+    pub fn dir(&self, root: &Path) -> PathBuf {
+        root.join(".tools").join(self.name)
+    }
+
+    /// The path of an executable in the virtualenv.
+    pub fn bin_path(&self, root: &Path, executable: &str) -> PathBuf {
+        if cfg!(windows) {
+            self.dir(root)
+                .join("Scripts")
+                .join(format!("{executable}.exe"))
+        } else {
+            self.dir(root).join("bin").join(executable)
+        }
+    }
+
+    /// The tool's main executable.
+    pub fn program_path(&self, root: &Path) -> PathBuf {
+        self.bin_path(root, self.program)
+    }
+
+    /// The directory holding the virtualenv's executables (for `PATH`).
+    pub fn bin_dir(&self, root: &Path) -> PathBuf {
+        self.bin_path(root, "python")
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.dir(root))
+    }
+
+    /// The marker file recording which requirement was installed.
+    pub fn marker(&self, root: &Path) -> PathBuf {
+        self.dir(root).join("xtask-requirement.txt")
+    }
+
+    /// Whether the pinned version is installed (marker matches and the executable exists).
+    pub fn is_installed(&self, root: &Path) -> bool {
+        self.marker_matches(std::fs::read_to_string(self.marker(root)).ok().as_deref())
+            && self.program_path(root).is_file()
+    }
+
+    /// Whether a marker file's content names this tool's requirement.
+    pub fn marker_matches(&self, content: Option<&str>) -> bool {
+        content.is_some_and(|c| c.trim() == self.requirement)
+    }
+
+    /// Creates the virtualenv and installs the tool unless it is already there; returns whether
+    /// it installed anything. Progress goes to stderr.
+    pub fn ensure(&self, root: &Path) -> Result<bool, ToolError> {
+        if self.is_installed(root) {
+            return Ok(false);
+        }
+        let dir = self.dir(root);
+        eprintln!(
+            "xtask: installing {} into {} (first run only)…",
+            self.requirement,
+            rel(&dir).display()
+        );
+        let python = self.bin_path(root, "python");
+        if !python.is_file() {
+            // Missing or broken (e.g. the system Python it pointed at is gone): (re)create.
+            let program = if cfg!(windows) { "python" } else { "python3" };
+            let mut venv = Command::new(program);
+            venv.args(["-m", "venv", "--clear"]).arg(&dir);
+            run_setup(
+                venv,
+                program,
+                "install the Python venv module (Debian/Ubuntu: `apt install python3-venv`)",
+            )?;
+        }
+        let mut pip = Command::new(&python);
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            self.requirement,
+        ]);
+        run_setup(
+            pip,
+            &python.to_string_lossy(),
+            "check network access to PyPI (or pip's index settings) and retry",
+        )?;
+        let marker = self.marker(root);
+        std::fs::write(&marker, format!("{}\n", self.requirement)).map_err(|source| {
+            ToolError::Marker {
+                path: marker,
+                source,
+            }
+        })?;
+        Ok(true)
+    }
+}
+
+/// Runs a setup command with inherited output; maps failures to errors with a hint.
+fn run_setup(mut command: Command, program: &str, hint: &'static str) -> Result<(), ToolError> {
+    let line = describe(&command);
+    let status = command.status().map_err(|source| ToolError::NoPython {
+        program: program.to_owned(),
+        source,
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(ToolError::Setup {
+            command: line,
+            status,
+            hint,
+        })
+    }
+}
+
+/// A command line for messages.
+pub fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `path` relative to the current directory when it is below it, for shorter messages.
+pub fn rel(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers() {
+        for (content, want) in [
+            (Some("moto[server]==5.2.1\n"), true),
+            (Some("moto[server]==5.2.1"), true),
+            (Some("moto[server]==5.1.0\n"), false),
+            (Some("checkov==3.3.30\n"), false),
+            (Some(""), false),
+            (None, false),
+        ] {
+            assert_eq!(MOTO.marker_matches(content), want, "for {content:?}");
+        }
+    }
+
+    #[test]
+    fn paths() {
+        let root = Path::new("/repo");
+        assert_eq!(CHECKOV.dir(root), Path::new("/repo/.tools/checkov"));
+        if cfg!(unix) {
+            assert_eq!(
+                MOTO.program_path(root),
+                Path::new("/repo/.tools/moto/bin/moto_server")
+            );
+            assert_eq!(
+                CARGO_LAMBDA.bin_dir(root),
+                Path::new("/repo/.tools/cargo-lambda/bin")
+            );
+        }
+        assert!(
+            !MOTO.is_installed(root),
+            "nothing is installed at /repo/.tools/moto"
+        );
+    }
+
+    #[test]
+    fn every_tool_is_pinned_and_named_once() {
+        let tools = [MOTO, CHECKOV, CARGO_LAMBDA];
+        for tool in tools {
+            assert!(tool.requirement.contains("=="), "{tool:?} is not pinned");
+        }
+        let mut names: Vec<_> = tools.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), tools.len(), "two tools share a virtualenv");
+    }
+}
