@@ -4,6 +4,7 @@
 //! - [`routes`]: the route table read from every function crate's `[package.metadata.api]`
 //!   (pure: parsing, validation, rendering);
 //! - [`workspace`]: where the workspace is, `cargo metadata`, the generated tfvars file;
+//! - [`dev`]: `cargo xtask dev`, the local stack (crates/local-aws) with the real binaries;
 //! - [`debtool`]: Debian packages (qemu-user, the arm64 sysroot) unpacked into `.tools/debs`;
 //! - [`pytool`]: the Python tools (moto, checkov, cargo-lambda) in project-local virtualenvs;
 //! - [`moto`]: the local AWS (moto server) on a loopback port;
@@ -13,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod debtool;
+pub mod dev;
 pub mod moto;
 pub mod package;
 pub mod pytool;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use xtask::dev::{self, DevOptions};
 use xtask::package::{self, Arch, PackageError, PackageOptions};
 use xtask::routes::{self, TFVARS_PATH};
 use xtask::test_cmd::{self, TestError, TestOptions};
@@ -42,6 +43,14 @@ enum Cmd {
     /// target/lambda/<function>/bootstrap.zip (where Terraform reads it), writes
     /// target/lambda/packages.json (what deploy reads) and prints a table of sizes and SHA-256s.
     Package(PackageArgs),
+    /// Run the whole system locally: the real function binaries behind a local API Gateway and
+    /// a local Cognito-compatible sign-in, on 127.0.0.1 (API :3001, sign-in :3002).
+    ///
+    /// Builds every function, then serves until Ctrl-C. Arguments after `--` go to the server
+    /// (`cargo xtask dev -- --help` lists them: ports, `--store s3 --endpoint-url URL`, another
+    /// issuer). `cargo xtask dev user add --email E --password P` creates a confirmed user and
+    /// `cargo xtask dev group add --email E --group admin` adds one to a group.
+    Dev(DevArgs),
     /// Package, upload and roll out the functions (`cargo xtask deploy --help` for its flags).
     ///
     /// Runs the `xtask-aws` binary of crates/deploy, which holds the AWS SDK, so that xtask
@@ -60,6 +69,24 @@ enum Cmd {
     /// Decode a JWT's header and payload (`cargo xtask jwt decode TOKEN`).
     #[command(disable_help_flag = true)]
     Jwt(Forwarded),
+}
+
+#[derive(Debug, Args)]
+struct DevArgs {
+    /// Rebuild the functions when a source file under crates/ changes (the server then starts
+    /// the new binary on the next request).
+    #[arg(long)]
+    watch: bool,
+    /// Build the functions with the release profile (slower to build, what ships).
+    #[arg(long)]
+    release: bool,
+    /// `user add …`, `group add …`, or (after `--`) options for the server.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
 }
 
 /// Arguments handed unchanged to `xtask-aws`.
@@ -118,6 +145,8 @@ enum Error {
     Test(#[from] TestError),
     #[error(transparent)]
     Package(#[from] PackageError),
+    #[error(transparent)]
+    Dev(#[from] dev::DevError),
     #[error("could not run `{command}`: {source}")]
     Spawn {
         command: String,
@@ -143,6 +172,14 @@ fn main() -> ExitCode {
         Cmd::Package(args) => package_cmd(&root, args).map(|()| ExitCode::SUCCESS),
         Cmd::Deploy(args) => forward(&root, "deploy", args),
         Cmd::Rollback(args) => forward(&root, "rollback", args),
+        Cmd::Dev(args) => dev_cmd(&root, args),
+        Cmd::Token(args) if args.args.iter().any(|a| a == "--local") => {
+            let rest: Vec<&String> = args.args.iter().filter(|a| *a != "--local").collect();
+            run_status(
+                dev::local_aws(&root).arg("token").args(rest),
+                "local-aws token",
+            )
+        }
         Cmd::Token(args) => forward(&root, "token", args),
         Cmd::Login(args) => forward(&root, "login", args),
         Cmd::Jwt(args) => forward(&root, "jwt", args),
@@ -211,5 +248,35 @@ fn forward(root: &std::path::Path, command: &str, args: Forwarded) -> Result<Exi
             command: format!("cargo run --package deploy --bin xtask-aws -- {command}"),
             source,
         })?;
+    Ok(test_cmd::exit_code(status))
+}
+
+/// `cargo xtask dev`: `user …`/`group …` go straight to local-aws; anything else serves.
+fn dev_cmd(root: &std::path::Path, args: DevArgs) -> Result<ExitCode, Error> {
+    if matches!(
+        args.args.first().map(String::as_str),
+        Some("user" | "group")
+    ) {
+        return run_status(dev::local_aws(root).args(&args.args), "local-aws");
+    }
+    let serve_args = match args.args.first().map(String::as_str) {
+        Some("--") => args.args[1..].to_vec(),
+        _ => args.args,
+    };
+    Ok(dev::run(
+        root,
+        &DevOptions {
+            watch: args.watch,
+            release: args.release,
+            serve_args,
+        },
+    )?)
+}
+
+fn run_status(command: &mut std::process::Command, what: &str) -> Result<ExitCode, Error> {
+    let status = command.status().map_err(|source| Error::Spawn {
+        command: what.to_owned(),
+        source,
+    })?;
     Ok(test_cmd::exit_code(status))
 }

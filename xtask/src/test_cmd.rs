@@ -1,8 +1,9 @@
 //! `cargo xtask test`: the whole gate on a fresh machine. Installs its Python tools (moto,
 //! checkov, cargo-lambda) into `.tools/`, starts moto on a free loopback port, runs the lints
 //! (`cargo fmt --check`, `cargo clippy`, `terraform fmt -check`, checkov), packages the functions
-//! (`cargo xtask package`, which the IaC apply test uploads), runs
-//! `cargo test --workspace --all-features` against moto, stops it, and prints a timed summary.
+//! (`cargo xtask package`, which the IaC apply test uploads), builds the function binaries (the
+//! local stack's end-to-end tests run them), runs `cargo test --workspace --all-features`
+//! against moto, stops it, and prints a timed summary.
 
 use std::fmt;
 use std::io;
@@ -39,6 +40,9 @@ pub const TF_PLUGIN_DIR: &str = "TF_PLUGIN_DIR";
 
 /// The package whose tests apply the IaC and so need the packaged functions.
 pub const IAC_TESTS_PACKAGE: &str = "iac-tests";
+
+/// The package whose end-to-end tests run the function binaries.
+pub const LOCAL_AWS_PACKAGE: &str = "local-aws";
 
 /// Options of `cargo xtask test`.
 #[derive(Clone, Debug, Default)]
@@ -294,6 +298,21 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
             Outcome::Skipped,
             Instant::now(),
         );
+    }
+
+    // The local stack's end-to-end tests run the function binaries themselves; `cargo test`
+    // builds only the test harnesses of crates without integration tests.
+    if picked_packages(&options.cargo_test_args)
+        .is_none_or(|picked| picked.iter().any(|p| p == LOCAL_AWS_PACKAGE))
+    {
+        let mut build = Command::new(workspace::cargo());
+        build
+            .args(["build", "--workspace", "--bins", "--all-features"])
+            .current_dir(root);
+        let status = run_step(build, "cargo build --workspace --bins", steps)?;
+        if !status.success() {
+            return Ok(exit_code(status));
+        }
     }
 
     let mut command = Command::new(workspace::cargo());

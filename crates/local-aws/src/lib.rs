@@ -1,0 +1,21 @@
+//! AWS on a laptop, for this project: what `cargo xtask dev` runs and the end-to-end tests use.
+//!
+//! - [`routes`]: the route table (`IaC/routes.auto.tfvars.json`) and API Gateway's matching;
+//! - [`event`]: payload format 2.0 events and responses;
+//! - [`lambda`]: a Lambda Runtime API emulator running the real function binaries (cold
+//!   starts, warm reuse, scale-out, idle reaping, timeouts, crash replacement);
+//! - [`gateway`]: the API Gateway HTTP API emulator with the JWT authorizer's rules;
+//! - [`issuer`]: a Cognito-compatible local issuer: RSA key, JWKS, hosted-UI-like pages,
+//!   `/oauth2/token`, users that persist in a state directory;
+//! - [`devpages`]: the stack's `/dev/callback` page (code exchanged, tokens shown);
+//! - [`stack`]: all of it wired together on loopback, as `cargo xtask dev` starts it.
+
+#![warn(missing_docs)]
+
+pub mod devpages;
+pub mod event;
+pub mod gateway;
+pub mod issuer;
+pub mod lambda;
+pub mod routes;
+pub mod stack;

@@ -1,0 +1,357 @@
+//! The whole local system on loopback: the issuer, the Lambda emulator with every function's
+//! binary, and the gateway in front. `cargo xtask dev` and the end-to-end tests start it the
+//! same way, with [`LocalStack::start`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::devpages::{self, DevPages};
+use crate::gateway::{Gateway, JwtConfig};
+use crate::issuer::{Issuer, IssuerConfig};
+use crate::lambda::{FunctionSpec, Lambda, LambdaConfig};
+use crate::routes::RouteTable;
+
+/// The app client the local issuer serves (a fixed id; the secret lives in the state dir).
+pub const LOCAL_CLIENT_ID: &str = "local-notes-client";
+
+/// Where the notes live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// The filesystem store in this directory.
+    Fs(PathBuf),
+    /// The S3 store: a bucket on an S3 endpoint (an emulator such as moto).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The endpoint, e.g. `http://127.0.0.1:5000`.
+        endpoint_url: String,
+    },
+}
+
+/// Which issuer's tokens the gateway accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// The built-in local issuer (started with the stack).
+    Local,
+    /// Another Cognito-compatible issuer: a real pool, or moto's Cognito.
+    External(JwtConfig),
+}
+
+/// How to start the stack.
+#[derive(Clone, Debug)]
+pub struct StackConfig {
+    /// The route table.
+    pub routes_file: PathBuf,
+    /// Where the function binaries are (`<dir>/<function>`), e.g. `target/debug`.
+    pub bin_dir: PathBuf,
+    /// Persistent state: the issuer's key and users, the notes (filesystem store).
+    pub state_dir: PathBuf,
+    /// The gateway's loopback port (0: any free one).
+    pub gateway_port: u16,
+    /// The issuer's loopback port (0: any free one).
+    pub issuer_port: u16,
+    /// Where notes go.
+    pub store: Store,
+    /// Whose tokens count.
+    pub trust: Trust,
+    /// Redirect URIs the local app client accepts; empty: the issuer's own `/dev/callback`
+    /// page and `http://localhost:3000/callback`.
+    pub callback_urls: Vec<String>,
+    /// The most instances per function.
+    pub max_instances: usize,
+    /// How long idle instances live.
+    pub idle_timeout: Duration,
+    /// `LOG_LEVEL` for the functions.
+    pub log_level: String,
+    /// Whether to forward the functions' output.
+    pub forward_logs: bool,
+}
+
+impl StackConfig {
+    /// Defaults for a workspace at `root`: routes from `IaC/routes.auto.tfvars.json`, binaries
+    /// in `target/debug`, state in `.local/dev`, any free ports, the filesystem store, the local
+    /// issuer, 4 instances per function, 5 minutes idle.
+    #[must_use]
+    pub fn for_workspace(root: &Path) -> Self {
+        let state_dir = root.join(".local/dev");
+        Self {
+            routes_file: root.join("IaC/routes.auto.tfvars.json"),
+            bin_dir: root.join("target/debug"),
+            store: Store::Fs(state_dir.join("notes")),
+            state_dir,
+            gateway_port: 0,
+            issuer_port: 0,
+            trust: Trust::Local,
+            callback_urls: Vec::new(),
+            max_instances: 4,
+            idle_timeout: Duration::from_secs(300),
+            log_level: "info".to_owned(),
+            forward_logs: true,
+        }
+    }
+}
+
+/// Why the stack cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// The route table.
+    #[error(transparent)]
+    Routes(#[from] crate::routes::RoutesError),
+    /// A function binary is missing.
+    #[error(
+        "no binary for {function} at {path}: build the functions first (`cargo build --workspace --bins`; `cargo xtask dev` does)"
+    )]
+    MissingBinary {
+        /// The function.
+        function: String,
+        /// Where it was looked for.
+        path: String,
+    },
+    /// A port could not be bound.
+    #[error(
+        "cannot listen on 127.0.0.1:{port}: {cause} (is another `cargo xtask dev` running? pick another with --port)"
+    )]
+    Bind {
+        /// The port.
+        port: u16,
+        /// Why.
+        cause: String,
+    },
+    /// The issuer could not open its state.
+    #[error("local issuer: {0}")]
+    Issuer(String),
+    /// The gateway's configuration.
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayError),
+    /// The state directory.
+    #[error("state directory {path}: {cause}")]
+    State {
+        /// The directory.
+        path: String,
+        /// Why.
+        cause: String,
+    },
+}
+
+/// The running stack. Dropping it stops the servers; call [`LocalStack::shutdown`] to also stop
+/// the function instances and wait for them.
+pub struct LocalStack {
+    /// The API's base URL, e.g. `http://127.0.0.1:3001`.
+    pub api_url: String,
+    /// The local issuer, when [`Trust::Local`].
+    pub issuer: Option<Arc<Issuer>>,
+    /// The gateway (and through it the functions).
+    pub gateway: Arc<Gateway>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for LocalStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStack")
+            .field("api_url", &self.api_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalStack {
+    /// Binds both ports, opens the issuer, sets up the functions and serves.
+    ///
+    /// # Errors
+    /// See [`StackError`].
+    pub async fn start(config: StackConfig) -> Result<Self, StackError> {
+        let routes = RouteTable::load(&config.routes_file)?;
+        std::fs::create_dir_all(&config.state_dir).map_err(|e| StackError::State {
+            path: config.state_dir.display().to_string(),
+            cause: e.to_string(),
+        })?;
+        let mut servers = Vec::new();
+
+        let (issuer, jwt) = match &config.trust {
+            Trust::Local => {
+                let listener = bind(config.issuer_port).await?;
+                let base_url = url_of(&listener)?;
+                let callback_urls = if config.callback_urls.is_empty() {
+                    vec![
+                        format!("{base_url}{}", devpages::CALLBACK_PATH),
+                        "http://localhost:3000/callback".to_owned(),
+                    ]
+                } else {
+                    config.callback_urls.clone()
+                };
+                let secret = client_secret(&config.state_dir)?;
+                let issuer_config = IssuerConfig::new(
+                    config.state_dir.join("issuer"),
+                    base_url,
+                    LOCAL_CLIENT_ID.to_owned(),
+                    secret,
+                    callback_urls,
+                );
+                let jwt = JwtConfig {
+                    issuer: issuer_config.issuer_url(),
+                    jwks_url: Some(issuer_config.jwks_url()),
+                    audiences: vec![LOCAL_CLIENT_ID.to_owned()],
+                };
+                let issuer =
+                    Issuer::open(issuer_config).map_err(|e| StackError::Issuer(e.to_string()))?;
+                (Some((issuer, listener)), Some(jwt))
+            }
+            Trust::External(jwt) => (None, Some(jwt.clone())),
+        };
+
+        let mut functions = Vec::new();
+        for route in routes.routes() {
+            let binary = config.bin_dir.join(&route.function);
+            if !binary.is_file() {
+                return Err(StackError::MissingBinary {
+                    function: route.function.clone(),
+                    path: binary.display().to_string(),
+                });
+            }
+            functions.push(FunctionSpec {
+                name: route.function.clone(),
+                binary,
+                env: function_env(&config),
+                memory: route.memory,
+                timeout: Duration::from_secs(u64::from(route.timeout)),
+                max_instances: config.max_instances,
+            });
+        }
+        let lambda = Lambda::new(
+            functions,
+            LambdaConfig {
+                idle_timeout: config.idle_timeout,
+                forward_logs: config.forward_logs,
+                ..LambdaConfig::default()
+            },
+        );
+        let gateway = Arc::new(Gateway::new(routes, lambda, jwt)?);
+        let listener = bind(config.gateway_port).await?;
+        let api_url = url_of(&listener)?;
+        let app = gateway
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        servers.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }));
+        let issuer = issuer.map(|(issuer, listener)| {
+            let pages = DevPages {
+                issuer: Arc::clone(&issuer),
+                api_url: api_url.clone(),
+            };
+            let app = issuer.router().merge(devpages::router(pages));
+            servers.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }));
+            issuer
+        });
+        Ok(Self {
+            api_url,
+            issuer,
+            gateway,
+            servers,
+        })
+    }
+
+    /// Stops the servers and every function instance.
+    pub async fn shutdown(self) {
+        for server in &self.servers {
+            server.abort();
+        }
+        self.gateway.lambda().shutdown().await;
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        for server in &self.servers {
+            server.abort();
+        }
+    }
+}
+
+/// What Terraform sets for a function, adapted to the local store.
+fn function_env(config: &StackConfig) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("LOG_LEVEL".to_owned(), config.log_level.clone()),
+        (
+            "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH".to_owned(),
+            "true".to_owned(),
+        ),
+    ];
+    match &config.store {
+        Store::Fs(dir) => {
+            env.push(("NOTES_STORE".to_owned(), "fs".to_owned()));
+            env.push(("NOTES_DIR".to_owned(), dir.display().to_string()));
+        }
+        Store::S3 {
+            bucket,
+            endpoint_url,
+        } => {
+            env.push(("NOTES_STORE".to_owned(), "s3".to_owned()));
+            env.push(("NOTES_BUCKET".to_owned(), bucket.clone()));
+            env.push(("NOTES_S3_FORCE_PATH_STYLE".to_owned(), "true".to_owned()));
+            env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint_url.clone()));
+            for name in [
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+            ] {
+                if let Ok(value) = std::env::var(name) {
+                    env.push((name.to_owned(), value));
+                }
+            }
+        }
+    }
+    env
+}
+
+async fn bind(port: u16) -> Result<tokio::net::TcpListener, StackError> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| StackError::Bind {
+            port,
+            cause: e.to_string(),
+        })
+}
+
+fn url_of(listener: &tokio::net::TcpListener) -> Result<String, StackError> {
+    listener
+        .local_addr()
+        .map(|addr| format!("http://{addr}"))
+        .map_err(|e| StackError::Bind {
+            port: 0,
+            cause: e.to_string(),
+        })
+}
+
+/// The local app client's secret: made once, kept in `<state>/client-secret` (mode 0600).
+fn client_secret(state_dir: &Path) -> Result<String, StackError> {
+    let path = state_dir.join("client-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        let secret = secret.trim().to_owned();
+        if !secret.is_empty() {
+            return Ok(secret);
+        }
+    }
+    let mut bytes = [0_u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| StackError::State {
+        path: path.display().to_string(),
+        cause: format!("no randomness: {e}"),
+    })?;
+    let secret = hex::encode(bytes);
+    let written = std::fs::write(&path, &secret).and_then(|()| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    });
+    written.map_err(|e| StackError::State {
+        path: path.display().to_string(),
+        cause: e.to_string(),
+    })?;
+    Ok(secret)
+}

@@ -1,0 +1,183 @@
+//! `cargo xtask dev`: the whole system on this machine. Regenerates the route file when it is
+//! stale, builds every function binary (host architecture) in one cargo invocation, then runs
+//! `local-aws serve` (crates/local-aws) on loopback: the real binaries behind the local API
+//! Gateway and the local Cognito-compatible sign-in. With `--watch` it rebuilds when a source
+//! file changes; the server restarts a function's instances when its binary changes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode};
+use std::time::{Duration, SystemTime};
+
+use crate::routes;
+use crate::test_cmd::exit_code;
+use crate::workspace::{self, TfvarsStatus, WorkspaceError};
+
+/// Options of `cargo xtask dev`.
+#[derive(Clone, Debug, Default)]
+pub struct DevOptions {
+    /// Rebuild on source changes.
+    pub watch: bool,
+    /// Build the functions with the release profile.
+    pub release: bool,
+    /// Arguments for `local-aws serve` (ports, store, issuer, …).
+    pub serve_args: Vec<String>,
+}
+
+/// Why `cargo xtask dev` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// Reading the routes failed.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    /// Rendering the routes failed.
+    #[error(transparent)]
+    Routes(#[from] routes::RoutesError),
+    /// A command could not start.
+    #[error("could not run `{command}`: {source}")]
+    Spawn {
+        /// The command.
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The build failed.
+    #[error("building the functions failed (see above); fix it and run `cargo xtask dev` again")]
+    Build,
+}
+
+/// Runs the local stack until it stops (Ctrl-C).
+pub fn run(root: &Path, options: &DevOptions) -> Result<ExitCode, DevError> {
+    let functions = refresh_routes(root)?;
+    build(root, &functions, options.release)?;
+    let profile = if options.release { "release" } else { "debug" };
+    let bin_dir = workspace::target_dir(root).join(profile);
+    let mut command = local_aws(root);
+    command.arg("serve").arg("--bin-dir").arg(&bin_dir);
+    if options.watch {
+        command.arg("--watch-binaries");
+    }
+    command.args(&options.serve_args);
+    let mut server = spawn(command)?;
+    if options.watch {
+        eprintln!("xtask: watching crates/ for changes; a change rebuilds the functions");
+        watch(root, &functions, options.release, &mut server)?;
+    }
+    let status = server.wait().map_err(|source| DevError::Spawn {
+        command: "local-aws serve".to_owned(),
+        source,
+    })?;
+    Ok(exit_code(status))
+}
+
+/// `cargo run -p local-aws --bin local-aws --` (quiet), to which the caller adds arguments.
+pub fn local_aws(root: &Path) -> Command {
+    let mut command = Command::new(workspace::cargo());
+    command
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "local-aws",
+            "--bin",
+            "local-aws",
+            "--",
+        ])
+        .current_dir(root);
+    command
+}
+
+/// Rewrites `IaC/routes.auto.tfvars.json` when it is stale (saying so); returns the functions.
+fn refresh_routes(root: &Path) -> Result<Vec<String>, DevError> {
+    let routes = workspace::load_routes(root)?;
+    let tfvars = routes::render_tfvars(&routes)?;
+    if workspace::tfvars_status(root, &tfvars)? != TfvarsStatus::UpToDate {
+        workspace::write_tfvars(root, &tfvars)?;
+        eprintln!(
+            "xtask: {} was stale: rewrote it from the crates' metadata (commit it)",
+            routes::TFVARS_PATH
+        );
+    }
+    Ok(routes.into_iter().map(|r| r.function).collect())
+}
+
+/// One `cargo build` for every function binary.
+fn build(root: &Path, functions: &[String], release: bool) -> Result<(), DevError> {
+    let mut command = Command::new(workspace::cargo());
+    command.arg("build").current_dir(root);
+    if release {
+        command.arg("--release");
+    }
+    for function in functions {
+        command.args(["--package", function]);
+    }
+    eprintln!(
+        "xtask: building {} functions{}",
+        functions.len(),
+        if release { " (release)" } else { "" }
+    );
+    let status = command.status().map_err(|source| DevError::Spawn {
+        command: "cargo build".to_owned(),
+        source,
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(DevError::Build)
+    }
+}
+
+fn spawn(mut command: Command) -> Result<Child, DevError> {
+    command.spawn().map_err(|source| DevError::Spawn {
+        command: "cargo run --package local-aws".to_owned(),
+        source,
+    })
+}
+
+/// Polls `crates/**/*.rs` and `Cargo.toml`s once a second; rebuilds on change until the server
+/// exits. A failed build keeps the old binaries serving.
+fn watch(
+    root: &Path,
+    functions: &[String],
+    release: bool,
+    server: &mut Child,
+) -> Result<(), DevError> {
+    let crates = root.join("crates");
+    let mut last = newest_source(&crates);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        if server.try_wait().ok().flatten().is_some() {
+            return Ok(());
+        }
+        let now = newest_source(&crates);
+        if now > last {
+            last = now;
+            eprintln!("xtask: sources changed; rebuilding");
+            if build(root, functions, release).is_err() {
+                eprintln!("xtask: the build failed; the previous binaries keep serving");
+            }
+        }
+    }
+}
+
+/// The newest modification time among `.rs` and `Cargo.toml` files below `dir`.
+fn newest_source(dir: &Path) -> Option<SystemTime> {
+    let mut newest = None;
+    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                || path.file_name().is_some_and(|n| n == "Cargo.toml")
+            {
+                let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                newest = newest.max(modified);
+            }
+        }
+    }
+    newest
+}
