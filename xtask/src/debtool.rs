@@ -1,9 +1,11 @@
 //! Debian packages the tests run from, unpacked into `.tools/debs/root/` (git-ignored) without
 //! installing them system-wide: `apt-get download` fetches the `.deb` files and `dpkg-deb -x`
-//! unpacks them. Today that is qemu-user (to run the packaged arm64 `bootstrap` on an x86_64
-//! machine) and the arm64 glibc it loads the binary with.
+//! unpacks them. Two sets: qemu-user with the arm64 glibc (to run the packaged arm64
+//! `bootstrap` on an x86_64 machine), and Chromium with chromedriver and the few libraries the
+//! machine image lacks (the browser test), run with `LD_LIBRARY_PATH` pointing into the root.
 //!
-//! A marker file records the package list that was unpacked, so an unchanged list costs nothing.
+//! A marker file per set records the package list that was unpacked, so an unchanged list costs
+//! nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +19,46 @@ pub const ARM64_PACKAGES: &[&str] = &[
     "libc6-arm64-cross",
     "libgcc-s1-arm64-cross",
 ];
+
+/// Headless Chromium, its WebDriver, and the shared libraries of theirs that the machine image
+/// (Debian 12 with the Rust toolchain) does not carry; `ldd` found these.
+pub const CHROMIUM_PACKAGES: &[&str] = &[
+    "chromium",
+    "chromium-common",
+    "chromium-driver",
+    "libopenh264-7",
+    "libdouble-conversion3",
+    "libharfbuzz-subset0",
+    "libpulse0",
+    "libflac12",
+    "libopus0",
+    "libxnvctrl0",
+    "libminizip1",
+    "libopenjp2-7",
+    "libogg0",
+    "libsndfile1",
+    "libasyncns0",
+    "libvorbis0a",
+    "libvorbisenc2",
+    "libmpg123-0",
+    "libmp3lame0",
+];
+
+/// The Chromium binary, once unpacked (the real one, not Debian's wrapper script).
+pub fn chromium(root: &Path) -> PathBuf {
+    unpack_root(root).join("usr/lib/chromium/chromium")
+}
+
+/// chromedriver, once unpacked.
+pub fn chromedriver(root: &Path) -> PathBuf {
+    unpack_root(root).join("usr/bin/chromedriver")
+}
+
+/// The library path Chromium needs from the unpacked root.
+pub fn library_path(root: &Path) -> String {
+    let lib = unpack_root(root).join("usr/lib/x86_64-linux-gnu");
+    format!("{}:{}", lib.display(), lib.join("pulseaudio").display())
+}
 
 /// Why the packages could not be unpacked.
 #[derive(Debug, thiserror::Error)]
@@ -56,11 +98,12 @@ pub fn arm64_sysroot(root: &Path) -> PathBuf {
     unpack_root(root).join("usr/aarch64-linux-gnu")
 }
 
-/// Downloads and unpacks `packages` unless the marker says they already are; returns whether it
-/// did anything. Runs `apt-get update` once (as root only) when the package lists lack them.
-pub fn ensure(root: &Path, packages: &[&str]) -> Result<bool, DebError> {
+/// Downloads and unpacks the set `name` of `packages` unless its marker says they already are;
+/// returns whether it did anything. Runs `apt-get update` once (as root only) when the package
+/// lists lack them.
+pub fn ensure(root: &Path, name: &str, packages: &[&str]) -> Result<bool, DebError> {
     let dir = root.join(".tools/debs");
-    let marker = dir.join("installed.txt");
+    let marker = dir.join(format!("{name}.installed"));
     let want = packages.join("\n") + "\n";
     if std::fs::read_to_string(&marker).is_ok_and(|have| have == want) {
         return Ok(false);
@@ -69,7 +112,7 @@ pub fn ensure(root: &Path, packages: &[&str]) -> Result<bool, DebError> {
         "xtask: unpacking {} into .tools/debs (first run only)…",
         packages.join(", ")
     );
-    let download = dir.join("download");
+    let download = dir.join(format!("download-{name}"));
     let _ = std::fs::remove_dir_all(&download);
     std::fs::create_dir_all(&download).map_err(|e| io_error(&download, &e))?;
     let fetch = || {

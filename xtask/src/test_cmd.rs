@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the whole gate on a fresh machine. Installs its Python tools (moto,
-//! checkov, cargo-lambda) into `.tools/`, starts moto on a free loopback port, runs the lints
-//! (`cargo fmt --check`, `cargo clippy`, `terraform fmt -check`, checkov), packages the functions
+//! checkov, zizmor, cargo-lambda) into `.tools/`, starts moto on a free loopback port, runs the lints
+//! (`cargo fmt --check`, `cargo clippy`, `terraform fmt -check`, checkov, zizmor), packages the functions
 //! (`cargo xtask package`, which the IaC apply test uploads), builds the function binaries (the
 //! local stack's end-to-end tests run them), runs `cargo test --workspace --all-features`
 //! against moto, stops it, and prints a timed summary.
@@ -227,6 +227,7 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
     let mut tools = vec![pytool::MOTO];
     if !options.no_lint {
         tools.push(pytool::CHECKOV);
+        tools.push(pytool::ZIZMOR);
     }
     if package {
         tools.push(pytool::CARGO_LAMBDA);
@@ -234,10 +235,23 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
     for tool in tools {
         ensure_tool(root, tool, steps)?;
     }
-    if package {
+    let browser = picked_packages(&options.cargo_test_args)
+        .is_none_or(|picked| picked.iter().any(|p| p == LOCAL_AWS_PACKAGE));
+    // A machine with its own Chromium and chromedriver (e.g. a GitHub-hosted runner, whose
+    // distribution ships Chromium only as a snap) names them; nothing is unpacked then.
+    let own_browser = browser_override();
+    let browser = browser && own_browser.is_none();
+    let sets = [
+        ("arm64", debtool::ARM64_PACKAGES, package),
+        ("chromium", debtool::CHROMIUM_PACKAGES, browser),
+    ];
+    for (set, packages, wanted) in sets {
+        if !wanted {
+            continue;
+        }
         let started = Instant::now();
-        let name = format!("{} in .tools/debs", debtool::ARM64_PACKAGES.join(", "));
-        let installed = debtool::ensure(root, debtool::ARM64_PACKAGES)
+        let name = format!("{set} Debian packages in .tools/debs");
+        let installed = debtool::ensure(root, set, packages)
             .inspect_err(|_| steps.record(&name, Outcome::Failed(None), started))?;
         let verb = if installed { "unpacked" } else { "already" };
         steps.record(format!("{verb} {name}"), Outcome::Ok, started);
@@ -322,6 +336,21 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
         .env("MOTO_ENDPOINT", &endpoint)
         .env("QEMU_AARCH64", debtool::qemu_aarch64(root))
         .env("QEMU_LD_PREFIX", debtool::arm64_sysroot(root))
+        .envs(match &own_browser {
+            Some((chromium, driver)) => [
+                ("CHROMIUM", chromium.clone()),
+                ("CHROMEDRIVER", driver.clone()),
+                ("CHROMIUM_LIBRARY_PATH", String::new()),
+            ],
+            None => [
+                ("CHROMIUM", debtool::chromium(root).display().to_string()),
+                (
+                    "CHROMEDRIVER",
+                    debtool::chromedriver(root).display().to_string(),
+                ),
+                ("CHROMIUM_LIBRARY_PATH", debtool::library_path(root)),
+            ],
+        })
         .envs(TEST_ENV);
     for name in TEST_ENV_REMOVED {
         command.env_remove(name);
@@ -331,6 +360,16 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
     let status = run_step(command, "cargo test", steps)?;
     drop(moto);
     Ok(exit_code(status))
+}
+
+/// `CHROMIUM` and `CHROMEDRIVER` from the environment, when both name existing files.
+fn browser_override() -> Option<(String, String)> {
+    let get = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|path| Path::new(path).is_file())
+    };
+    Some((get("CHROMIUM")?, get("CHROMEDRIVER")?))
 }
 
 /// Installs one Python tool unless it is there, recording the step.
@@ -372,6 +411,14 @@ fn lints(root: &Path) -> Vec<(&'static str, Command, &'static str)> {
         "--quiet",
         "--skip-download",
     ]);
+    let mut zizmor = Command::new(pytool::ZIZMOR.program_path(root));
+    zizmor.args([
+        "--offline",
+        "--min-severity",
+        "medium",
+        "--no-progress",
+        ".github/workflows",
+    ]);
     vec![
         (
             "cargo fmt --check",
@@ -400,6 +447,11 @@ fn lints(root: &Path) -> Vec<(&'static str, Command, &'static str)> {
             "checkov (IaC)",
             checkov,
             "fix the failed checks above, or skip one inline with `#checkov:skip=<ID>:<reason>`",
+        ),
+        (
+            "zizmor (workflows)",
+            zizmor,
+            "fix the findings above (medium severity or higher fail)",
         ),
     ]
 }

@@ -706,3 +706,321 @@ async fn a_crash_or_a_timeout_gives_aws_errors_and_the_next_request_works() {
     );
     stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_swapped_binary_starts_fresh_and_idle_instances_are_reaped() {
+    let state = tempdir();
+    let routes = json!({"routes": {"fixture": {
+        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": "none",
+        "scopes": [], "groups": [], "memory": 128, "timeout": 2
+    }}});
+    let routes_file = state.path().join("routes.json");
+    let Ok(()) = std::fs::write(&routes_file, routes.to_string()) else {
+        panic!("write the routes");
+    };
+    let mut config = StackConfig::for_workspace(&root());
+    config.routes_file = routes_file;
+    config.bin_dir = root().join("target/debug/examples");
+    config.state_dir = state.path().to_path_buf();
+    config.idle_timeout = Duration::from_millis(300);
+    config.forward_logs = false;
+    let stack = match LocalStack::start(config).await {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let client = http();
+    let url = format!("{}/sleep?ms=1", stack.api_url);
+    let (_, _, first) = call(&client, reqwest::Method::GET, &url, None, None).await;
+    let lambda = stack.gateway.lambda().clone();
+    assert!(
+        lambda
+            .swap_binary("fixture", root().join("target/debug/examples/fixture"))
+            .await
+    );
+    let (status, _, second) = call(&client, reqwest::Method::GET, &url, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(
+        first["pid"], second["pid"],
+        "after a swap the next request cold-starts"
+    );
+
+    // Idle for longer than 300 ms: the reaper stops the instance (polled, bounded).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while lambda.instance_count("fixture").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle instance was never reaped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, _, third) = call(&client, reqwest::Method::GET, &url, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(
+        second["pid"], third["pid"],
+        "a reaped instance is started anew"
+    );
+    stack.shutdown().await;
+}
+
+/// moto server's Cognito as the trusted issuer and moto's S3 as the store: the gateway trusts
+/// any Cognito-compatible issuer, and `--store s3` puts notes where the deployed stack does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn moto_cognito_tokens_and_the_s3_store_through_the_gateway() {
+    use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_cognitoidentityprovider::types::{
+        AttributeType, AuthFlowType, ExplicitAuthFlowsType,
+    };
+    let endpoint = match std::env::var("MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => panic!(
+            "MOTO_ENDPOINT is not set: run this test through `cargo xtask test`, which starts \
+             moto server"
+        ),
+    };
+    let credentials = Credentials::new("test", "test", None, None, "static");
+    let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
+        aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&endpoint)
+            .credentials_provider(credentials.clone())
+            .build(),
+    );
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(format!("local-aws-{suffix}"))
+        .send()
+        .await;
+    let Some(pool_id) = pool
+        .ok()
+        .and_then(|p| p.user_pool().and_then(|p| p.id()).map(str::to_owned))
+    else {
+        panic!("CreateUserPool on moto failed");
+    };
+    let app = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("web")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .send()
+        .await;
+    let Some(client_id) = app.ok().and_then(|c| {
+        c.user_pool_client()
+            .and_then(|c| c.client_id())
+            .map(str::to_owned)
+    }) else {
+        panic!("CreateUserPoolClient on moto failed");
+    };
+    let username = format!("user-{suffix}");
+    let Ok(email) = AttributeType::builder()
+        .name("email")
+        .value(format!("{username}@example.com"))
+        .build()
+    else {
+        panic!("attribute");
+    };
+    let signed_up = cognito
+        .sign_up()
+        .client_id(&client_id)
+        .username(&username)
+        .password(PASSWORD)
+        .user_attributes(email)
+        .send()
+        .await;
+    assert!(signed_up.is_ok(), "{signed_up:?}");
+    let confirmed = cognito
+        .admin_confirm_sign_up()
+        .user_pool_id(&pool_id)
+        .username(&username)
+        .send()
+        .await;
+    assert!(confirmed.is_ok(), "{confirmed:?}");
+    let auth = cognito
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", &username)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await;
+    let Some(id_token) = auth.ok().and_then(|a| {
+        a.authentication_result()
+            .and_then(|r| r.id_token())
+            .map(str::to_owned)
+    }) else {
+        panic!("InitiateAuth on moto failed");
+    };
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&endpoint)
+            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("local-aws-{suffix}");
+    let created = s3.create_bucket().bucket(&bucket).send().await;
+    assert!(created.is_ok(), "{created:?}");
+
+    let state = tempdir();
+    let mut config = StackConfig::for_workspace(&root());
+    config.bin_dir = bin_dir();
+    config.state_dir = state.path().to_path_buf();
+    config.forward_logs = false;
+    config.store = local_aws::stack::Store::S3 {
+        bucket: bucket.clone(),
+        endpoint_url: endpoint.clone(),
+    };
+    config.trust = local_aws::stack::Trust::External(local_aws::gateway::JwtConfig {
+        issuer: format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"),
+        jwks_url: Some(format!(
+            "{}/{pool_id}/.well-known/jwks.json",
+            endpoint.trim_end_matches('/')
+        )),
+        audiences: vec![client_id.clone()],
+    });
+    let stack = match LocalStack::start(config).await {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(
+        stack.issuer.is_none(),
+        "an external issuer replaces the local one"
+    );
+    let client = http();
+    let api = &stack.api_url;
+    let (status, _, me) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/me"),
+        Some(&id_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let sub = me["sub"].as_str().unwrap_or_default().to_owned();
+    let (status, _, created) = call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/notes"),
+        Some(&id_token),
+        Some(json!({"title": "in S3", "body": "", "tags": []})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let key = format!(
+        "notes/{sub}/{}.json",
+        created["id"].as_str().unwrap_or_default()
+    );
+    let object = s3.head_object().bucket(&bucket).key(&key).send().await;
+    assert!(
+        object.is_ok(),
+        "the note should be at s3://{bucket}/{key}: {object:?}"
+    );
+    // A local-issuer token means nothing to this gateway.
+    let (status, _, _) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/me"),
+        Some("x.y.z"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn route_scopes_are_enforced_and_claims_arrive_as_strings() {
+    let state = tempdir();
+    let routes = json!({"routes": {"fixture": {
+        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": "jwt",
+        "scopes": ["notes/write"], "groups": [], "memory": 128, "timeout": 2
+    }}});
+    let routes_file = state.path().join("routes.json");
+    let Ok(()) = std::fs::write(&routes_file, routes.to_string()) else {
+        panic!("write the routes");
+    };
+    let mut config = StackConfig::for_workspace(&root());
+    config.routes_file = routes_file;
+    config.bin_dir = root().join("target/debug/examples");
+    config.state_dir = state.path().to_path_buf();
+    config.forward_logs = false;
+    let stack = match LocalStack::start(config).await {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let Some(issuer) = &stack.issuer else {
+        panic!("no issuer");
+    };
+    if let Err(e) = issuer.admin_create_user("dave@example.com", PASSWORD) {
+        panic!("{e}");
+    }
+    if let Err(e) = local_aws::issuer::add_user_to_group(
+        &issuer.config().state_dir,
+        "dave@example.com",
+        "admin",
+    ) {
+        panic!("{e}");
+    }
+    let token = |scopes: &[&str], kind: &str| match issuer.issue_tokens("dave@example.com", scopes)
+    {
+        Ok(t) => t[kind].as_str().unwrap_or_default().to_owned(),
+        Err(e) => panic!("{e}"),
+    };
+    let client = http();
+    let url = format!("{}/echo", stack.api_url);
+
+    let (status, headers, body) = call(
+        &client,
+        reqwest::Method::GET,
+        &url,
+        Some(&token(&["openid"], "access_token")),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::FORBIDDEN, json!({"message": "Forbidden"}))
+    );
+    assert!(
+        headers
+            .get("www-authenticate")
+            .is_some_and(|v| v.contains("insufficient_scope")),
+        "{headers:?}"
+    );
+    let (status, _, _) = call(
+        &client,
+        reqwest::Method::GET,
+        &url,
+        Some(&token(&["openid"], "id_token")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "id tokens carry no scope");
+
+    let (status, _, event) = call(
+        &client,
+        reqwest::Method::GET,
+        &url,
+        Some(&token(&["openid", "notes/write"], "access_token")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{event}");
+    let jwt = &event["requestContext"]["authorizer"]["jwt"];
+    assert_eq!(jwt["scopes"], json!(["openid", "notes/write"]));
+    assert_eq!(
+        jwt["claims"]["cognito:groups"], "[admin]",
+        "arrays in API Gateway's bracket form"
+    );
+    assert!(
+        jwt["claims"]["exp"].is_string() && jwt["claims"]["iat"].is_string(),
+        "numbers as strings: {jwt}"
+    );
+    assert_eq!(jwt["claims"]["token_use"], "access");
+    stack.shutdown().await;
+}
