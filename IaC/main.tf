@@ -94,3 +94,16 @@ module "route" {
   api_execution_arn = module.http_api.execution_arn
   authorizer_id     = module.http_api.authorizer_id
 }
+
+# Optional: the role `.github/workflows/deploy.yml` assumes with OIDC (no AWS keys in GitHub).
+module "github_deploy" {
+  source = "./modules/github_deploy"
+  count  = var.enable_github_deploy_role ? 1 : 0
+
+  name                 = var.project_name
+  github_repository    = var.github_repository
+  github_environment   = var.github_environment
+  create_oidc_provider = var.create_github_oidc_provider
+  artifacts_bucket_arn = module.artifacts.artifacts_bucket_arn
+  function_arns        = [for r in module.route : r.function_arn]
+}

@@ -79,3 +79,8 @@ output "callback_urls" {
   description = "OAuth2 callback URLs of the app client; `cargo xtask login` listens on the first."
   value       = var.callback_urls
 }
+
+output "github_deploy_role_arn" {
+  description = "The deploy role for GitHub Actions (set as the repository variable AWS_DEPLOY_ROLE_ARN); null unless enable_github_deploy_role."
+  value       = var.enable_github_deploy_role ? module.github_deploy[0].role_arn : null
+}

@@ -118,3 +118,37 @@ variable "aws_secret_key" {
   default     = null
   sensitive   = true
 }
+
+variable "enable_github_deploy_role" {
+  type        = bool
+  description = "Create the IAM role GitHub Actions assumes with OIDC to deploy (modules/github_deploy). Off by default."
+  default     = false
+}
+
+variable "github_repository" {
+  type        = string
+  description = "OWNER/REPO allowed to assume the deploy role (with enable_github_deploy_role)."
+  default     = ""
+
+  validation {
+    condition     = var.github_repository == "" || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be OWNER/REPO."
+  }
+
+  validation {
+    condition     = !var.enable_github_deploy_role || var.github_repository != ""
+    error_message = "enable_github_deploy_role needs github_repository (OWNER/REPO): the role trusts only that repository."
+  }
+}
+
+variable "github_environment" {
+  type        = string
+  description = "The GitHub environment of the deploy job; the role's trust pins it."
+  default     = "production"
+}
+
+variable "create_github_oidc_provider" {
+  type        = bool
+  description = "Create the account's GitHub OIDC provider; false when it already exists."
+  default     = true
+}

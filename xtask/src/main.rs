@@ -132,6 +132,10 @@ struct PackageArgs {
     /// Package only this function (repeatable); default: every function.
     #[arg(short = 'f', long = "function", value_name = "NAME")]
     functions: Vec<String>,
+    /// Build nothing: write target/lambda/packages.json for the bootstrap.zip files already
+    /// there (CI's matrix artifacts, downloaded by the deploy job).
+    #[arg(long)]
+    index: bool,
 }
 
 /// Why a command failed.
@@ -216,13 +220,15 @@ fn routes_cmd(root: &std::path::Path, args: &RoutesArgs) -> Result<(), Error> {
 }
 
 fn package_cmd(root: &std::path::Path, args: PackageArgs) -> Result<(), Error> {
-    let packages = package::package(
-        root,
-        &PackageOptions {
-            arch: args.arch,
-            functions: args.functions,
-        },
-    )?;
+    let options = PackageOptions {
+        arch: args.arch,
+        functions: args.functions,
+    };
+    let packages = if args.index {
+        package::index(root, &options)?
+    } else {
+        package::package(root, &options)?
+    };
     print!("{}", package::render_table(&packages));
     Ok(())
 }

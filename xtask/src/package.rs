@@ -313,6 +313,80 @@ pub fn package(root: &Path, options: &PackageOptions) -> Result<Vec<Package>, Pa
     Ok(packages)
 }
 
+/// Writes the manifest for zips already in `target/lambda` (CI's per-function matrix jobs
+/// upload them as artifacts; the deploy job downloads them all), without building. Every chosen
+/// function (default: all) must have its `bootstrap.zip`, holding one `bootstrap` for `arch`.
+pub fn index(root: &Path, options: &PackageOptions) -> Result<Vec<Package>, PackageError> {
+    let known: Vec<String> = workspace::load_routes(root)?
+        .into_iter()
+        .map(|r| r.function)
+        .collect();
+    let functions = select_functions(&known, &options.functions)?;
+    let mut packages = Vec::with_capacity(functions.len());
+    for function in &functions {
+        let path = zip_path(root, function);
+        let zip = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(PackageError::MissingBinary {
+                    function: function.clone(),
+                    path,
+                });
+            }
+            Err(source) => return Err(io_error("could not read", path, source)),
+        };
+        let binary = unzip_bootstrap(&zip).map_err(|found| PackageError::WrongBinary {
+            path: path.clone(),
+            arch: options.arch,
+            found,
+        })?;
+        check_elf(&binary, options.arch).map_err(|found| PackageError::WrongBinary {
+            path: path.clone(),
+            arch: options.arch,
+            found,
+        })?;
+        packages.push(Package {
+            function: function.clone(),
+            arch: options.arch,
+            size: zip.len() as u64,
+            sha256: Sha256::digest(&zip).into(),
+            zip: path,
+        });
+    }
+    let manifest = manifest_path(root);
+    write_atomically(
+        &manifest,
+        render_manifest(root, options.arch, &packages)?.as_bytes(),
+    )?;
+    eprintln!(
+        "xtask: indexed {} zips into {}",
+        packages.len(),
+        pytool::rel(&manifest).display()
+    );
+    Ok(packages)
+}
+
+/// The single `bootstrap` entry of a package zip.
+fn unzip_bootstrap(zip: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(zip)).map_err(|e| format!("not a zip: {e}"))?;
+    if archive.len() != 1 {
+        return Err(format!(
+            "{} entries, expected only `bootstrap`",
+            archive.len()
+        ));
+    }
+    let mut entry = archive
+        .by_name("bootstrap")
+        .map_err(|e| format!("no `bootstrap` entry: {e}"))?;
+    let mut binary = Vec::new();
+    entry
+        .read_to_end(&mut binary)
+        .map_err(|e| format!("unreadable `bootstrap`: {e}"))?;
+    Ok(binary)
+}
+
 /// Zips one function's freshly built binary into its `bootstrap.zip`.
 fn zip_function(root: &Path, arch: Arch, function: &str) -> Result<Package, PackageError> {
     let binary_path = binary_path(root, function);
@@ -663,6 +737,34 @@ mod tests {
     use std::io::Read;
 
     use super::*;
+
+    #[test]
+    fn index_reads_back_what_package_zips() {
+        let binary = b"\x7fELF pretend binary".to_vec();
+        let Ok(zip) = zip_bootstrap(&binary) else {
+            panic!("zip the binary");
+        };
+        assert_eq!(unzip_bootstrap(&zip), Ok(binary));
+        let Err(garbage) = unzip_bootstrap(b"not a zip") else {
+            panic!("garbage must not unzip");
+        };
+        assert!(garbage.contains("not a zip"), "{garbage}");
+
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default();
+        for name in ["bootstrap", "extra"] {
+            let Ok(()) = writer.start_file(name, options) else {
+                panic!("start {name}");
+            };
+        }
+        let Ok(two) = writer.finish() else {
+            panic!("finish the zip");
+        };
+        let Err(two) = unzip_bootstrap(&two.into_inner()) else {
+            panic!("a zip with two entries is not a package");
+        };
+        assert!(two.contains("2 entries"), "{two}");
+    }
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()

@@ -1,4 +1,4 @@
-//! Python tools the project uses (moto server, checkov, cargo-lambda), each installed with pip
+//! Python tools the project uses (moto server, checkov, zizmor, cargo-lambda), each installed with pip
 //! into its own project-local virtualenv, `.tools/<name>/` (git-ignored), at a pinned version.
 //! Separate virtualenvs keep one tool's dependencies from breaking another's.
 //!
@@ -32,6 +32,13 @@ pub const CHECKOV: PyTool = PyTool {
     name: "checkov",
     requirement: "checkov==3.3.30",
     program: "checkov",
+};
+
+/// zizmor: the GitHub Actions workflow linter.
+pub const ZIZMOR: PyTool = PyTool {
+    name: "zizmor",
+    requirement: "zizmor==1.32.0",
+    program: "zizmor",
 };
 
 /// cargo-lambda: cross-compiles the functions for Lambda (ships Zig as the linker).

@@ -1268,3 +1268,33 @@ fn jwt_decode_prints_header_and_payload() {
     assert_eq!(printed["payload"]["sub"], "alice");
     assert!(stderr.contains("NOT verified"), "{stderr}");
 }
+
+/// Every flag the GitHub workflows pass to `cargo xtask deploy` and `rollback` exists.
+#[test]
+fn the_workflows_call_deploy_and_rollback_with_flags_that_exist() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.github/workflows");
+    let mut checked = 0;
+    for file in ["ci.yml", "deploy.yml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        for command in ["deploy", "rollback"] {
+            let needle = format!("cargo xtask {command} ");
+            for line in text.lines().filter(|l| l.contains(&needle)) {
+                let (_, args) = line.split_once(&needle).unwrap_or_default();
+                let (_, _, help) = cli(&[command, "--help"]);
+                let (_, help_out, _) = cli(&[command, "--help"]);
+                let help = format!("{help}{help_out}");
+                for flag in args.split_whitespace().filter(|a| a.starts_with("--")) {
+                    assert!(
+                        help.contains(flag),
+                        "{file} calls `cargo xtask {command} {flag}`, which `{command} --help` does not list"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        checked >= 3,
+        "expected the deploy workflow to pass flags to deploy and rollback"
+    );
+}

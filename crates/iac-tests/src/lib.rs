@@ -46,6 +46,9 @@ use tempfile::TempDir;
 /// The region everything is created in (moto accepts any; the tests use this one).
 pub const REGION: &str = "us-east-1";
 
+/// The repository the test stack's GitHub deploy role trusts.
+pub const GITHUB_REPOSITORY: &str = "example-org/notes-api";
+
 /// The name of the provider override file written next to the copied root module.
 pub const OVERRIDE_FILE: &str = "zz_local_aws_override.tf";
 
@@ -267,6 +270,9 @@ impl Vars {
     ///   `aws:SecureTransport` context, so its Deny matches every object call (even the
     ///   provider's own reads of the uploaded zips fail with 403). Check the policy in a plan
     ///   with `s3_tls_only_policy = true` instead.
+    ///
+    /// It also turns on the optional GitHub deploy role (for the repository
+    /// `example-org/notes-api`), so that module is applied and checked too.
     pub fn local_aws(names: &RunNames, package_dir: &Path) -> Self {
         Self::new()
             .set("project_name", names.project_name.as_str())
@@ -278,6 +284,8 @@ impl Vars {
             .set("region", REGION)
             .set("force_destroy_buckets", true)
             .set("s3_tls_only_policy", false)
+            .set("enable_github_deploy_role", true)
+            .set("github_repository", GITHUB_REPOSITORY)
     }
 
     /// These variables with `name` set to `value`.

@@ -118,6 +118,7 @@ fn apply_check_and_destroy() {
         runtime.block_on(check_api(&mut report, &aws, &expected, api_id, &aliases));
     }
     runtime.block_on(check_iam(&mut report, &aws, &expected));
+    runtime.block_on(check_deploy_role(&mut report, &aws, &expected));
     runtime.block_on(check_s3(&mut report, &aws, &expected));
     runtime.block_on(check_cognito(&mut report, &aws, &expected));
 
@@ -344,6 +345,7 @@ struct Expected<'a> {
     notes_bucket: String,
     artifacts_bucket: String,
     api_gateway_endpoint: String,
+    deploy_role: String,
 }
 
 impl<'a> Expected<'a> {
@@ -386,6 +388,11 @@ impl<'a> Expected<'a> {
             notes_bucket: string("notes_bucket_name"),
             artifacts_bucket: string("s3_bucket_name"),
             api_gateway_endpoint: string("api_gateway_endpoint"),
+            deploy_role: string("github_deploy_role_arn")
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
             function_names,
             callback_urls,
         };
@@ -1657,8 +1664,10 @@ impl Leftovers {
         ];
         buckets.sort();
         report.eq("buckets listed before destroy", &self.buckets, &buckets);
-        let roles: Vec<String> = lambdas.iter().map(|l| format!("{l}-role")).collect();
-        report.eq("roles listed before destroy", &self.roles, &roles);
+        let mut roles: BTreeSet<String> = lambdas.iter().map(|l| format!("{l}-role")).collect();
+        roles.insert(expected.deploy_role.clone());
+        let listed: BTreeSet<String> = self.roles.iter().cloned().collect();
+        report.eq("roles listed before destroy", &listed, &roles);
         let mut log_groups: Vec<String> =
             lambdas.iter().map(|l| format!("/aws/lambda/{l}")).collect();
         log_groups.push(format!("/aws/apigateway/{project}-http-api/{STAGE}"));
@@ -1991,4 +2000,117 @@ fn check_no_drift(report: &mut Report, plan: &Value) {
     report.check(changes.is_empty(), || {
         format!("after deploy and rollback, terraform plans changes (it would fight the deploy tool): {changes:?}")
     });
+}
+
+/// The optional GitHub deploy role: OIDC trust pinned to the repository's environment and STS,
+/// and only the calls the deploy engine makes, on these functions and the artifacts bucket.
+async fn check_deploy_role(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
+    let role = &expected.deploy_role;
+    let what = |field: &str| format!("deploy role {role}: {field}");
+    if let Some(got) = call!(report, what("GetRole"), aws.iam.get_role().role_name(role)) {
+        let trust = got
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .map_or(Value::Null, decode_policy);
+        let host = "token.actions.githubusercontent.com";
+        let sub = format!(
+            "repo:{}:environment:production",
+            iac_tests::GITHUB_REPOSITORY
+        );
+        report.check(
+            statements(&trust).iter().any(|s| {
+                s["Effect"] == "Allow"
+                    && strings(&s["Action"]) == ["sts:AssumeRoleWithWebIdentity"]
+                    && strings(&s["Principal"]["Federated"])
+                        .iter()
+                        .all(|p| p.ends_with(&format!("oidc-provider/{host}")))
+                    && strings(&s["Condition"]["StringEquals"][format!("{host}:aud")])
+                        == ["sts.amazonaws.com"]
+                    && strings(&s["Condition"]["StringEquals"][format!("{host}:sub")])
+                        == [sub.clone()]
+            }),
+            || {
+                format!(
+                    "{}: {trust}",
+                    what("trust is not pinned to the repository's environment")
+                )
+            },
+        );
+    }
+    let Some(policy) = call!(
+        report,
+        what("GetRolePolicy"),
+        aws.iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name("deploy")
+    ) else {
+        return;
+    };
+    let policy = decode_policy(policy.policy_document());
+    let mut allowed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for statement in statements(&policy) {
+        report.eq(
+            &what("statement effect"),
+            statement["Effect"].as_str(),
+            Some("Allow"),
+        );
+        for action in strings(&statement["Action"]) {
+            allowed
+                .entry(action)
+                .or_default()
+                .extend(strings(&statement["Resource"]));
+        }
+    }
+    let lambda_actions = [
+        "lambda:GetAlias",
+        "lambda:GetFunction",
+        "lambda:GetFunctionConfiguration",
+        "lambda:ListVersionsByFunction",
+        "lambda:PublishVersion",
+        "lambda:UpdateAlias",
+        "lambda:UpdateFunctionCode",
+    ];
+    let bucket = Expected::bucket_arn(&expected.artifacts_bucket);
+    let mut want: BTreeSet<&str> = lambda_actions.into_iter().collect();
+    want.extend(["s3:ListBucket", "s3:PutObject", "s3:GetObject"]);
+    let got: BTreeSet<&str> = allowed.keys().map(String::as_str).collect();
+    report.eq(&what("allowed actions"), &got, &want);
+    for action in lambda_actions {
+        let resources = allowed.get(action).cloned().unwrap_or_default();
+        for name in expected.function_names.values() {
+            report.check(
+                resources
+                    .iter()
+                    .any(|r| r.ends_with(&format!(":function:{name}"))),
+                || {
+                    format!(
+                        "{}: {action} does not cover {name}: {resources:?}",
+                        what("policy")
+                    )
+                },
+            );
+        }
+        report.check(
+            resources
+                .iter()
+                .all(|r| r.contains(":function:") && !r.contains('*') || r.ends_with(":*")),
+            || {
+                format!(
+                    "{}: {action} reaches beyond the functions: {resources:?}",
+                    what("policy")
+                )
+            },
+        );
+    }
+    report.eq(
+        &what("s3:PutObject resources"),
+        allowed.get("s3:PutObject").cloned().unwrap_or_default(),
+        BTreeSet::from([format!("{bucket}/*")]),
+    );
+    report.eq(
+        &what("s3:ListBucket resources"),
+        allowed.get("s3:ListBucket").cloned().unwrap_or_default(),
+        BTreeSet::from([bucket]),
+    );
 }
