@@ -9,6 +9,7 @@
 //! - [`pytool`]: the Python tools (moto, checkov, cargo-lambda) in project-local virtualenvs;
 //! - [`moto`]: the local AWS (moto server) on a loopback port;
 //! - [`package`]: `cargo xtask package`, deterministic Lambda zips;
+//! - [`secrets`]: the scan of the test run's logs for tokens, client secrets and AWS keys;
 //! - [`test_cmd`]: `cargo xtask test`, the whole gate.
 
 #![warn(missing_docs)]
@@ -19,5 +20,6 @@ pub mod moto;
 pub mod package;
 pub mod pytool;
 pub mod routes;
+pub mod secrets;
 pub mod test_cmd;
 pub mod workspace;

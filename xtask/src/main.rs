@@ -51,6 +51,9 @@ enum Cmd {
     /// issuer). `cargo xtask dev user add --email E --password P` creates a confirmed user and
     /// `cargo xtask dev group add --email E --group admin` adds one to a group.
     Dev(DevArgs),
+    /// A bounded load run against the local stack with the real binaries (default: 64 clients
+    /// for 60 s; `cargo xtask soak -- --help` for options); fails when anything is lost.
+    Soak(Forwarded),
     /// Package, upload and roll out the functions (`cargo xtask deploy --help` for its flags).
     ///
     /// Runs the `xtask-aws` binary of crates/deploy, which holds the AWS SDK, so that xtask
@@ -132,6 +135,10 @@ struct PackageArgs {
     /// Package only this function (repeatable); default: every function.
     #[arg(short = 'f', long = "function", value_name = "NAME")]
     functions: Vec<String>,
+    /// Build with this cargo profile instead of `release` (what ships), e.g. one of your own
+    /// with other optimisation settings.
+    #[arg(long, value_name = "NAME", conflicts_with = "index")]
+    profile: Option<String>,
     /// Build nothing: write target/lambda/packages.json for the bootstrap.zip files already
     /// there (CI's matrix artifacts, downloaded by the deploy job).
     #[arg(long)]
@@ -177,6 +184,7 @@ fn main() -> ExitCode {
         Cmd::Deploy(args) => forward(&root, "deploy", args),
         Cmd::Rollback(args) => forward(&root, "rollback", args),
         Cmd::Dev(args) => dev_cmd(&root, args),
+        Cmd::Soak(args) => soak_cmd(&root, &args),
         Cmd::Token(args) if args.args.iter().any(|a| a == "--local") => {
             let rest: Vec<&String> = args.args.iter().filter(|a| *a != "--local").collect();
             run_status(
@@ -223,6 +231,7 @@ fn package_cmd(root: &std::path::Path, args: PackageArgs) -> Result<(), Error> {
     let options = PackageOptions {
         arch: args.arch,
         functions: args.functions,
+        profile: args.profile,
     };
     let packages = if args.index {
         package::index(root, &options)?
@@ -285,4 +294,28 @@ fn run_status(command: &mut std::process::Command, what: &str) -> Result<ExitCod
         source,
     })?;
     Ok(test_cmd::exit_code(status))
+}
+
+/// `cargo xtask soak`: builds the functions in release, then runs `local-aws soak` on them.
+fn soak_cmd(root: &std::path::Path, args: &Forwarded) -> Result<ExitCode, Error> {
+    let functions: Vec<String> = workspace::load_routes(root)?
+        .into_iter()
+        .map(|r| r.function)
+        .collect();
+    let mut build = std::process::Command::new(workspace::cargo());
+    build.args(["build", "--release"]).current_dir(root);
+    for function in &functions {
+        build.args(["--package", function]);
+    }
+    let built = run_status(&mut build, "cargo build --release")?;
+    if built != ExitCode::SUCCESS {
+        return Ok(built);
+    }
+    let bin_dir = workspace::target_dir(root).join("release");
+    let mut soak = dev::local_aws(root);
+    soak.arg("soak")
+        .arg("--bin-dir")
+        .arg(bin_dir)
+        .args(&args.args);
+    run_status(&mut soak, "local-aws soak")
 }

@@ -107,6 +107,8 @@ pub struct PackageOptions {
     pub arch: Arch,
     /// The functions (package names) to package; empty means every function.
     pub functions: Vec<String>,
+    /// The cargo profile to build with; `None` is `release` (what ships).
+    pub profile: Option<String>,
 }
 
 /// One packaged function.
@@ -263,7 +265,7 @@ pub fn package(root: &Path, options: &PackageOptions) -> Result<Vec<Package>, Pa
     for function in &functions {
         remove_if_exists(&binary_path(root, function))?;
     }
-    build(root, arch, &functions)?;
+    build(root, arch, &functions, options.profile.as_deref())?;
 
     // Compression dominates the time (xtask is built unoptimised): one worker per core, each
     // taking the next function until none are left; the results keep the functions' order.
@@ -492,11 +494,21 @@ pub fn target_installed(list: &str, triple: &str) -> bool {
 /// Runs `cargo lambda build --release <arch> --lambda-dir <target>/lambda -p …` once for all the
 /// functions, with cargo-lambda's virtualenv first on `PATH` (for `python-zig`). Its output goes
 /// to stderr, so stdout holds only the table.
-fn build(root: &Path, arch: Arch, functions: &[String]) -> Result<(), PackageError> {
+fn build(
+    root: &Path,
+    arch: Arch,
+    functions: &[String],
+    profile: Option<&str>,
+) -> Result<(), PackageError> {
     let program = CARGO_LAMBDA.program_path(root);
     let mut command = Command::new(&program);
+    command.args(["lambda", "build"]);
+    match profile {
+        Some(profile) => command.args(["--profile", profile]),
+        None => command.arg("--release"),
+    };
     command
-        .args(["lambda", "build", "--release", arch.cargo_lambda_flag()])
+        .arg(arch.cargo_lambda_flag())
         .arg("--lambda-dir")
         .arg(lambda_dir(root));
     for function in functions {

@@ -20,6 +20,10 @@ use crate::workspace;
 /// Where moto's output goes, relative to the target directory.
 pub const MOTO_LOG: &str = "xtask/moto.log";
 
+/// Where the local stack's end-to-end tests append the functions' logs (relative to the target
+/// directory), for the secrets scan.
+pub const FUNCTION_LOG: &str = "xtask/function-logs.log";
+
 /// The environment `cargo test` runs with, besides `MOTO_ENDPOINT`: static fake credentials and
 /// a fixed region, so no test can reach a real AWS account by accident.
 pub const TEST_ENV: [(&str, &str); 5] = [
@@ -301,6 +305,7 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
         let options = PackageOptions {
             arch: Arch::Arm64,
             functions: Vec::new(),
+            profile: None,
         };
         let packages = package::package(root, &options)
             .inspect_err(|_| steps.record(name, Outcome::Failed(None), started))?;
@@ -356,10 +361,41 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
         command.env_remove(name);
     }
     without_missing_cli_config(&mut command);
+    let function_log = workspace::target_dir(root).join(FUNCTION_LOG);
+    let _ = std::fs::remove_file(&function_log);
+    command.env("LOCAL_AWS_TEST_LOG", &function_log);
     eprintln!("xtask: MOTO_ENDPOINT={endpoint} (log: {})", log.display());
     let status = run_step(command, "cargo test", steps)?;
     drop(moto);
-    Ok(exit_code(status))
+    if !status.success() {
+        return Ok(exit_code(status));
+    }
+
+    // Nothing secret in what the run logged: the functions' logs and moto's request log.
+    let started = Instant::now();
+    let findings = crate::secrets::scan_files(&[&function_log, &log]);
+    for finding in &findings {
+        eprintln!(
+            "xtask: {}:{}: {} in a log",
+            finding.file, finding.line, finding.kind
+        );
+    }
+    let scanned = [&function_log, &log].iter().filter(|p| p.is_file()).count();
+    if findings.is_empty() {
+        steps.record(
+            format!("secrets scan of the test logs ({scanned} files)"),
+            Outcome::Ok,
+            started,
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        steps.record(
+            format!("secrets scan: {} findings", findings.len()),
+            Outcome::Failed(Some(1)),
+            started,
+        );
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 /// `CHROMIUM` and `CHROMEDRIVER` from the environment, when both name existing files.

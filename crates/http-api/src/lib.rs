@@ -10,6 +10,9 @@
 //! - [`init_notes_function`] and [`notes_main!`]: a note function's start-up and `main`, with the
 //!   domain service configured from the environment ([`notes_service_from_env`]);
 //! - [`caller`], [`note_id`], [`note_response`], [`note_created`]: what the note routes share;
+//! - [`Health`], [`Me`], [`AdminStats`]: the bodies of `GET /health`, `GET /me` and
+//!   `GET /admin/stats`;
+//! - feature `openapi`: `utoipa::ToSchema` for [`Problem`] and those bodies (crates/api-spec);
 //! - `testing` (feature `testing`): API Gateway v2 event builder and Cognito claim fixtures.
 //!
 //! A function's `main` is typically:
@@ -30,6 +33,7 @@
 //! }
 //! ```
 
+mod bodies;
 mod json;
 mod logging;
 mod map;
@@ -44,6 +48,7 @@ pub mod testing;
 pub use lambda_http::{Body, Error as LambdaError, Request, Response};
 
 pub use crate::{
+    bodies::{AdminStats, Health, HealthStatus, Me},
     json::{
         JSON_CONTENT_TYPE, MAX_BODY_BYTES, MAX_PARSE_DETAIL_CHARS, created, header, json,
         no_content, parse_json, path_param, query_param,

@@ -67,6 +67,14 @@ impl From<NotesError> for Problem {
             NotesError::NotFound => Problem::not_found(error.to_string()),
             NotesError::AlreadyExists => Problem::conflict(error.to_string()),
             NotesError::PreconditionFailed => Problem::precondition_failed(error.to_string()),
+            // The store out of reach for now (I/O, S3 unreachable or timing out): a 503 the
+            // client may retry; anything else is a bug: 500.
+            NotesError::Store(error) if error.unavailable => {
+                tracing::error!(error = %error, "notes store unavailable");
+                Problem::service_unavailable(
+                    "the notes storage is temporarily unavailable; try again later",
+                )
+            }
             NotesError::Store(error) => {
                 tracing::error!(error = %error, "notes store failed");
                 Problem::internal()
@@ -128,6 +136,30 @@ mod tests {
             "/internal",
             None,
         );
+        check(
+            StoreError::unavailable("fs", "create a note", "/data/notes: Not a directory").into(),
+            503,
+            "/service-unavailable",
+            None,
+        );
+    }
+
+    #[test]
+    fn an_unavailable_store_is_a_503_that_is_logged_not_shown() {
+        let (problem, logs) = capture_logs(|| {
+            Problem::from(NotesError::from(StoreError::unavailable(
+                "s3",
+                "create a note",
+                "dispatch failure: connection refused http://10.0.0.7:9000 bucket=secret-bucket",
+            )))
+        });
+        assert_eq!(problem.status(), 503);
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        assert_eq!(logs[0]["level"], "ERROR");
+        let body = serde_json::to_string(&problem).unwrap_or_default();
+        for secret in ["secret-bucket", "10.0.0.7", "s3", "dispatch"] {
+            assert!(!body.contains(secret), "{secret} in {body}");
+        }
     }
 
     #[test]

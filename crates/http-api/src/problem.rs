@@ -213,18 +213,59 @@ impl From<Problem> for Response<Body> {
 
 /// The RFC 9457 members of a [`Problem`], in their JSON shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "An RFC 9457 problem, the body of every error a function answers \
+                       (`application/problem+json`). Branch on `type` or `status`; `title` and \
+                       `detail` are for humans.",
+        examples(json!({
+            "type": "https://notes.example/problems/validation",
+            "title": "Invalid request",
+            "status": 400,
+            "detail": "must be 1 to 200 characters after trimming",
+            "field": "title"
+        }))
+    )
+)]
 struct Fields {
+    /// The kind of problem: `https://notes.example/problems/` followed by a stable slug
+    /// (`bad-request`, `validation`, `unauthorized`, `forbidden`, `not-found`, `conflict`,
+    /// `precondition-failed`, `payload-too-large`, `unsupported-media-type`,
+    /// `precondition-required`, `internal`, ...). It identifies the kind and is never fetched.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
     type_uri: String,
+    /// A short, human-readable summary of the problem type.
     title: String,
+    /// The HTTP status code of the response.
+    #[cfg_attr(feature = "openapi", schema(minimum = 400, maximum = 599))]
     status: u16,
+    /// A client-safe explanation of this occurrence.
     detail: String,
     /// The request field a validation problem is about, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     field: Option<String>,
     /// The methods a route accepts, sent as the `Allow` header of a 405.
     #[serde(skip)]
     allow: Option<String>,
+}
+
+/// The schema of a problem is that of its members (`Fields`), under the name `Problem`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <Fields as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Problem {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Problem")
+    }
 }
 
 /// A short, log-friendly name for a problem: its slug (`not-found`), without the URI base.

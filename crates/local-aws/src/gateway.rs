@@ -1,13 +1,17 @@
 //! An API Gateway HTTP API emulator: routes from the crates' metadata, the JWT authorizer's
 //! rules, payload 2.0 events to the functions, and API Gateway's own error answers.
 //!
-//! Per request: the body is read up to 10 MB (else 413); the route is matched (else 404
+//! Per request: the request line and header values may total 10240 bytes and the body 10 MB
+//! (else 413 `{"message":"Request Entity Too Large"}`); the route is matched (else 404
 //! `{"message":"Not Found"}`); a `jwt` route needs a token in `Authorization` (bare or
-//! `Bearer …`) that the configured issuer signed for the configured audience (else 401
+//! `Bearer …`; repeated `Authorization` headers are joined with commas first, as API Gateway
+//! joins every repeated header, so they never make a valid token) that the configured issuer
+//! signed for the configured audience (else 401
 //! `{"message":"Unauthorized"}` with `www-authenticate`), carrying one of the route's scopes if
 //! it has any (else 403 `{"message":"Forbidden"}`); the function gets the event with the claims
 //! as strings; a function error or crash is 500 `{"message":"Internal Server Error"}`, a timeout
 //! or throttle 503 `{"message":"Service Unavailable"}`. One log line per request.
+//! `GET /openapi.json` answers the workspace's committed `openapi.json`, before routes and auth.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +29,26 @@ use crate::routes::RouteTable;
 
 /// API Gateway's payload limit for HTTP APIs: 10 MB.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Where the gateway serves the API's OpenAPI contract.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The committed OpenAPI contract (`openapi.json` at the workspace root, written by
+/// `cargo run -p api-spec -- --write`), embedded at build time so that this crate does not
+/// depend on the generator.
+pub const OPENAPI_JSON: &str = include_str!("../../../openapi.json");
+
+/// API Gateway's quota for HTTP APIs on the "total combined size of request line and header
+/// values": 10240 bytes. Past it the request is refused like an oversized body (413).
+pub const MAX_HEAD_BYTES: usize = 10240;
+
+/// What [`MAX_HEAD_BYTES`] counts: the request line (`METHOD target HTTP/1.1`) and every
+/// header value, repeated headers included.
+fn head_size(parts: &http::request::Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    let line = parts.method.as_str().len() + 1 + target + 1 + "HTTP/1.1".len();
+    line + parts.headers.values().map(HeaderValue::len).sum::<usize>()
+}
 
 /// An oversized body is still read (and dropped) up to this size, so that the client, still
 /// sending, gets the 413 instead of a broken pipe; beyond it the connection is cut.
@@ -206,6 +230,9 @@ async fn serve(
     served: &mut Served,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    if head_size(&parts) > MAX_HEAD_BYTES {
+        return aws_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    }
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -220,6 +247,14 @@ async fn serve(
 
     let method = parts.method.as_str();
     let raw_path = parts.uri.path();
+    if method == "GET" && raw_path == OPENAPI_PATH {
+        return (
+            StatusCode::OK,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            OPENAPI_JSON,
+        )
+            .into_response();
+    }
     let Some(matched) = gateway.routes.find(method, raw_path) else {
         return aws_error(StatusCode::NOT_FOUND, "Not Found");
     };
@@ -301,21 +336,10 @@ async fn authorize(
     let Some(verifier) = &gateway.verifier else {
         return Err(aws_error(StatusCode::UNAUTHORIZED, "Unauthorized"));
     };
-    let token = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .map(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .unwrap_or(v)
-                .trim()
-        })
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
+    let Some(token) = bearer_token(headers) else {
         return Err(aws_error(StatusCode::UNAUTHORIZED, "Unauthorized"));
     };
-    let verified = match verifier.verify(token).await {
+    let verified = match verifier.verify(&token).await {
         Ok(verified) => verified,
         Err(e) if e.status() == 503 => {
             tracing::warn!(target: "local_aws::gateway", "the issuer's keys are unavailable: {e}");
@@ -364,6 +388,26 @@ async fn authorize(
     })
 }
 
+/// The token the authorizer verifies: the `Authorization` values joined with commas (one
+/// header: its value), trimmed, without a `Bearer ` prefix; `None` when there is none or a
+/// value is not visible ASCII. Two headers join into something no issuer signed, so a request
+/// carrying two tokens is refused instead of being served as whichever came first.
+fn bearer_token(headers: &http::HeaderMap) -> Option<String> {
+    let values = headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect::<Option<Vec<&str>>>()?;
+    let joined = values.join(",");
+    let value = joined.trim();
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .unwrap_or(value)
+        .trim();
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
 #[cfg(test)]
 fn _assert_send() {
     fn send<T: Send>(_: &T) {}
@@ -376,4 +420,89 @@ fn _assert_send() {
         send(&serve(gateway, peer, request, "r", &mut served));
     }
     let _ = check;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        for (name, value) in pairs {
+            let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) else {
+                panic!("bad test header {name}");
+            };
+            map.append(name, value);
+        }
+        map
+    }
+
+    #[test]
+    fn the_token_comes_from_one_authorization_header() {
+        let token = |pairs: &[(&str, &str)]| bearer_token(&headers(pairs));
+        assert_eq!(
+            token(&[("authorization", "Bearer a.b.c")]).as_deref(),
+            Some("a.b.c")
+        );
+        assert_eq!(
+            token(&[("authorization", "bearer a.b.c ")]).as_deref(),
+            Some("a.b.c")
+        );
+        assert_eq!(
+            token(&[("authorization", "a.b.c")]).as_deref(),
+            Some("a.b.c")
+        );
+        assert_eq!(token(&[("authorization", "  ")]), None);
+        assert_eq!(token(&[("x-other", "Bearer a.b.c")]), None);
+        // Two tokens, or one twice: joined as API Gateway joins repeated headers, which is
+        // neither token.
+        assert_eq!(
+            token(&[
+                ("authorization", "Bearer a.b.c"),
+                ("authorization", "Bearer d.e.f")
+            ])
+            .as_deref(),
+            Some("a.b.c,Bearer d.e.f")
+        );
+        assert_eq!(
+            token(&[
+                ("authorization", "Bearer a.b.c"),
+                ("authorization", "Bearer a.b.c")
+            ])
+            .as_deref(),
+            Some("a.b.c,Bearer a.b.c")
+        );
+        let Ok(value) = HeaderValue::from_bytes(b"Bearer \xff") else {
+            panic!("obs-text is a valid header value");
+        };
+        let mut opaque = http::HeaderMap::new();
+        opaque.insert(http::header::AUTHORIZATION, value);
+        assert_eq!(bearer_token(&opaque), None);
+    }
+
+    #[test]
+    fn the_head_quota_counts_the_request_line_and_every_header_value() {
+        let request = |target: &str, pairs: &[(&str, &str)]| {
+            let mut request = http::Request::new(());
+            *request.uri_mut() = match target.parse() {
+                Ok(uri) => uri,
+                Err(e) => panic!("{target}: {e}"),
+            };
+            *request.headers_mut() = headers(pairs);
+            request.into_parts().0
+        };
+        // "GET /a?b HTTP/1.1" is 17 bytes; values 3 + 2 + 2; names do not count.
+        let parts = request("/a?b", &[("host", "h:1"), ("x-n", "v1"), ("x-n", "v2")]);
+        assert_eq!(head_size(&parts), 17 + 7);
+        let at_limit = "v".repeat(MAX_HEAD_BYTES - 17);
+        assert_eq!(
+            head_size(&request("/a?b", &[("x", &at_limit)])),
+            MAX_HEAD_BYTES
+        );
+        let long_path = format!("/{}", "p".repeat(MAX_HEAD_BYTES));
+        assert!(head_size(&request(&long_path, &[])) > MAX_HEAD_BYTES);
+    }
 }

@@ -51,6 +51,8 @@ pub struct LambdaConfig {
     pub queue_timeout: Duration,
     /// Whether to forward the functions' output to stderr.
     pub forward_logs: bool,
+    /// Also append the functions' output to this file (the tests scan it for secrets).
+    pub log_file: Option<PathBuf>,
 }
 
 impl Default for LambdaConfig {
@@ -61,6 +63,7 @@ impl Default for LambdaConfig {
             idle_timeout: Duration::from_secs(300),
             queue_timeout: Duration::from_secs(10),
             forward_logs: true,
+            log_file: None,
         }
     }
 }
@@ -221,6 +224,52 @@ impl Lambda {
         true
     }
 
+    /// A fault-injection hook for tests and `cargo xtask` tooling: kills the process of every
+    /// live instance of `function` (busy or idle) at once, as a crash or an out-of-memory kill
+    /// would. An invocation in flight on a killed instance fails as a crash (API Gateway's
+    /// 500); the next invocation starts a fresh instance. Returns how many were killed (0 for
+    /// an unknown function), once they have exited.
+    pub async fn kill_instances(&self, function: &str) -> usize {
+        let Some(pool) = self.pools.get(function) else {
+            return 0;
+        };
+        let live: Vec<Arc<Instance>> = pool
+            .instances
+            .lock()
+            .await
+            .iter()
+            .filter(|i| !i.is_dead())
+            .cloned()
+            .collect();
+        let mut killed = 0;
+        for instance in &live {
+            if let Some(kill) = instance.kill.lock().await.take()
+                && kill.send(()).is_ok()
+            {
+                killed += 1;
+            }
+        }
+        // Wait for the exits and stop the instances' Runtime API listeners.
+        for instance in &live {
+            instance.stop().await;
+        }
+        killed
+    }
+
+    /// The process ids of `function`'s live instances (for memory measurements).
+    pub async fn instance_pids(&self, function: &str) -> Vec<u32> {
+        let Some(pool) = self.pools.get(function) else {
+            return Vec::new();
+        };
+        pool.instances
+            .lock()
+            .await
+            .iter()
+            .filter(|i| !i.is_dead())
+            .filter_map(|i| i.pid)
+            .collect()
+    }
+
     /// Stops every instance.
     pub async fn shutdown(&self) {
         self.reaper.abort();
@@ -360,6 +409,7 @@ struct RuntimeApi {
 
 struct Instance {
     id: u32,
+    pid: Option<u32>,
     spec: FunctionSpec,
     queue: mpsc::Sender<Invocation>,
     api: Arc<RuntimeApi>,
@@ -428,12 +478,23 @@ impl Instance {
                 return Err(failed(e.to_string()));
             }
         };
+        let pid = child.id();
         let label = format!("{}#{id}", spec.name);
         if let Some(out) = child.stdout.take() {
-            forward(out, label.clone(), config.forward_logs);
+            forward(
+                out,
+                label.clone(),
+                config.forward_logs,
+                config.log_file.clone(),
+            );
         }
         if let Some(err) = child.stderr.take() {
-            forward(err, label.clone(), config.forward_logs);
+            forward(
+                err,
+                label.clone(),
+                config.forward_logs,
+                config.log_file.clone(),
+            );
         }
         let (exit_tx, exited) = watch::channel(None);
         let (kill, kill_rx) = oneshot::channel::<()>();
@@ -449,6 +510,7 @@ impl Instance {
         });
         Ok(Arc::new(Self {
             id,
+            pid,
             spec,
             queue,
             api,
@@ -569,12 +631,28 @@ fn forward(
     stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     label: String,
     enabled: bool,
+    log_file: Option<PathBuf>,
 ) {
     tokio::spawn(async move {
+        let mut file = match log_file {
+            Some(path) => tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .await
+                .ok(),
+            None => None,
+        };
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             if enabled {
                 eprintln!("[{label}] {line}");
+            }
+            if let Some(file) = &mut file {
+                use tokio::io::AsyncWriteExt as _;
+                let _ = file
+                    .write_all(format!("[{label}] {line}\n").as_bytes())
+                    .await;
             }
         }
     });

@@ -8,6 +8,7 @@
 //! - [`issuer`]: a Cognito-compatible local issuer: RSA key, JWKS, hosted-UI-like pages,
 //!   `/oauth2/token`, users that persist in a state directory;
 //! - [`devpages`]: the stack's `/dev/callback` page (code exchanged, tokens shown);
+//! - [`soak`]: `cargo xtask soak`, a bounded load run that checks nothing is lost;
 //! - [`stack`]: all of it wired together on loopback, as `cargo xtask dev` starts it.
 
 #![warn(missing_docs)]
@@ -18,4 +19,5 @@ pub mod gateway;
 pub mod issuer;
 pub mod lambda;
 pub mod routes;
+pub mod soak;
 pub mod stack;

@@ -67,6 +67,8 @@ pub struct StackConfig {
     pub log_level: String,
     /// Whether to forward the functions' output.
     pub forward_logs: bool,
+    /// Also append the functions' output to this file.
+    pub log_file: Option<PathBuf>,
 }
 
 impl StackConfig {
@@ -89,6 +91,7 @@ impl StackConfig {
             idle_timeout: Duration::from_secs(300),
             log_level: "info".to_owned(),
             forward_logs: true,
+            log_file: None,
         }
     }
 }
@@ -223,6 +226,7 @@ impl LocalStack {
             LambdaConfig {
                 idle_timeout: config.idle_timeout,
                 forward_logs: config.forward_logs,
+                log_file: config.log_file.clone(),
                 ..LambdaConfig::default()
             },
         );

@@ -129,27 +129,21 @@ async fn click(client: &Client, css: &str) {
     }
 }
 
-async fn page_text(client: &Client) -> String {
-    match client.find(Locator::Css("body")).await {
-        Ok(body) => body.text().await.unwrap_or_default(),
-        Err(e) => panic!("no body: {e}"),
-    }
-}
-
-async fn url_path(client: &Client) -> String {
-    match client.current_url().await {
-        Ok(url) => url.path().to_owned(),
-        Err(e) => panic!("current URL: {e}"),
-    }
-}
-
 /// A click starts a navigation; WebDriver may answer before it lands. Polls (bounded) until the
 /// page is at `path` and its text contains `text`.
 async fn wait_for(client: &Client, path: &str, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let here = url_path(client).await;
-        let body = page_text(client).await;
+        // Mid-navigation the old document may be gone and the new one not there yet: the
+        // lookups fail then, which only means "not yet".
+        let here = match client.current_url().await {
+            Ok(url) => url.path().to_owned(),
+            Err(_) => String::new(),
+        };
+        let body = match client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if here == path && body.contains(text) {
             return body;
         }

@@ -7,8 +7,9 @@
 //! cold start, warm reuse, scale-out under concurrency; a crash and a timeout followed by a
 //! working request.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -17,121 +18,9 @@ use local_aws::stack::{LOCAL_CLIENT_ID, LocalStack, StackConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "Correct-Horse-9-battery";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn bin_dir() -> PathBuf {
-    let dir = root().join("target/debug");
-    for function in [
-        "health",
-        "me",
-        "create-note",
-        "get-note",
-        "list-notes",
-        "admin-stats",
-    ] {
-        assert!(
-            dir.join(function).is_file(),
-            "{} is missing: build the function binaries first (`cargo xtask test` does; or \
-             `cargo build --workspace --bins`)",
-            dir.join(function).display()
-        );
-    }
-    dir
-}
-
-fn http() -> reqwest::Client {
-    match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => panic!("an HTTP client: {e}"),
-    }
-}
-
-/// The real functions behind the gateway, with the local issuer, state in a temp dir.
-async fn real_stack(state: &Path) -> LocalStack {
-    let mut config = StackConfig::for_workspace(&root());
-    config.bin_dir = bin_dir();
-    config.state_dir = state.to_path_buf();
-    config.store = local_aws::stack::Store::Fs(state.join("notes"));
-    config.forward_logs = false;
-    match LocalStack::start(config).await {
-        Ok(stack) => stack,
-        Err(e) => panic!("start the local stack: {e}"),
-    }
-}
-
-/// The fixture function behind every route of a small table (timeout 2 s).
-async fn fixture_stack(state: &Path, max_instances: usize) -> LocalStack {
-    let routes = json!({"routes": {"fixture": {
-        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": "none",
-        "scopes": [], "groups": [], "memory": 128, "timeout": 2
-    }}});
-    let routes_file = state.join("routes.json");
-    let Ok(()) = std::fs::write(&routes_file, routes.to_string()) else {
-        panic!("write {}", routes_file.display());
-    };
-    let examples = root().join("target/debug/examples");
-    assert!(
-        examples.join("fixture").is_file(),
-        "the fixture example is missing: `cargo test -p local-aws` builds it"
-    );
-    let mut config = StackConfig::for_workspace(&root());
-    config.routes_file = routes_file;
-    config.bin_dir = examples;
-    config.state_dir = state.to_path_buf();
-    config.max_instances = max_instances;
-    config.forward_logs = false;
-    match LocalStack::start(config).await {
-        Ok(stack) => stack,
-        Err(e) => panic!("start the fixture stack: {e}"),
-    }
-}
-
-fn tempdir() -> tempfile::TempDir {
-    match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("a temporary directory: {e}"),
-    }
-}
-
-async fn json_of(response: reqwest::Response) -> (StatusCode, HashMap<String, String>, Value) {
-    let status = response.status();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
-        .collect();
-    let text = response.text().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, headers, body)
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, HashMap<String, String>, Value) {
-    let mut request = client.request(method, url);
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    match request.send().await {
-        Ok(response) => json_of(response).await,
-        Err(e) => panic!("{url}: {e}"),
-    }
-}
+use crate::common::{
+    PASSWORD, call, fixture_stack, http, json_of, real_config, real_stack, root, start, tempdir,
+};
 
 fn location(response: &reqwest::Response) -> String {
     response
@@ -866,10 +755,7 @@ async fn moto_cognito_tokens_and_the_s3_store_through_the_gateway() {
     assert!(created.is_ok(), "{created:?}");
 
     let state = tempdir();
-    let mut config = StackConfig::for_workspace(&root());
-    config.bin_dir = bin_dir();
-    config.state_dir = state.path().to_path_buf();
-    config.forward_logs = false;
+    let mut config = real_config(state.path());
     config.store = local_aws::stack::Store::S3 {
         bucket: bucket.clone(),
         endpoint_url: endpoint.clone(),
@@ -882,10 +768,7 @@ async fn moto_cognito_tokens_and_the_s3_store_through_the_gateway() {
         )),
         audiences: vec![client_id.clone()],
     });
-    let stack = match LocalStack::start(config).await {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+    let stack = start(config).await;
     assert!(
         stack.issuer.is_none(),
         "an external issuer replaces the local one"

@@ -18,7 +18,8 @@ pub enum NotesError {
     /// `If-Match` does not match the note's current ETag: fetch the note again and retry.
     #[error("the note has changed since it was read: fetch it again and retry with its new ETag")]
     PreconditionFailed,
-    /// The storage backend failed. Log it; never show the details to clients.
+    /// The storage backend failed: unavailable for now ([`StoreError::unavailable`], e.g. an
+    /// I/O error or an unreachable S3) or a bug. Log it; never show the details to clients.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -32,6 +33,7 @@ impl NotesError {
             Self::NotFound => ErrorKind::NotFound,
             Self::AlreadyExists => ErrorKind::Conflict,
             Self::PreconditionFailed => ErrorKind::PreconditionFailed,
+            Self::Store(e) if e.unavailable => ErrorKind::Unavailable,
             Self::Store(_) => ErrorKind::Internal,
         }
     }
@@ -61,6 +63,9 @@ pub enum ErrorKind {
     PreconditionFailed,
     /// 500 Internal Server Error.
     Internal,
+    /// 503 Service Unavailable: the store cannot be reached or used right now; a retry may
+    /// succeed.
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -73,6 +78,7 @@ impl ErrorKind {
             Self::Conflict => 409,
             Self::PreconditionFailed => 412,
             Self::Internal => 500,
+            Self::Unavailable => 503,
         }
     }
 }
@@ -81,6 +87,11 @@ impl ErrorKind {
 ///
 /// The message names the backend, the operation and the backend's own error (for S3 the
 /// service error code and request id). It never contains credentials.
+///
+/// `unavailable` separates the store being out of reach for now (an I/O error of the
+/// filesystem, an S3 request that could not be sent or timed out, S3 answering 5xx or
+/// throttling: HTTP 503, a retry may succeed) from a bug (a note that cannot be serialised or
+/// read back, S3 refusing the request: HTTP 500).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("notes store ({backend}) failed to {operation}: {detail}")]
 pub struct StoreError {
@@ -90,15 +101,30 @@ pub struct StoreError {
     pub operation: &'static str,
     /// The backend's error message.
     pub detail: String,
+    /// Whether the store is unavailable (transient) rather than broken.
+    pub unavailable: bool,
 }
 
 impl StoreError {
-    /// Builds a store error.
+    /// Builds a store error for a failure that is a bug (HTTP 500).
     pub fn new(backend: &'static str, operation: &'static str, detail: impl Into<String>) -> Self {
         Self {
             backend,
             operation,
             detail: detail.into(),
+            unavailable: false,
+        }
+    }
+
+    /// Builds a store error for a store that is unavailable right now (HTTP 503).
+    pub fn unavailable(
+        backend: &'static str,
+        operation: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            unavailable: true,
+            ..Self::new(backend, operation, detail)
         }
     }
 }
@@ -135,6 +161,14 @@ mod tests {
         check(NotesError::AlreadyExists, 409);
         check(NotesError::PreconditionFailed, 412);
         check(StoreError::new("fs", "read a note", "boom").into(), 500);
+        check(
+            StoreError::unavailable("fs", "read a note", "Not a directory").into(),
+            503,
+        );
+        check(
+            PutError::Store(StoreError::unavailable("s3", "create a note", "timeout")).into(),
+            503,
+        );
         check(PutError::PreconditionFailed.into(), 412);
         check(PutError::NotFound.into(), 404);
         check(PutError::AlreadyExists.into(), 409);
@@ -145,6 +179,11 @@ mod tests {
         let e: NotesError = ValidationError::new("title", "must be short").into();
         assert_eq!(e.to_string(), "invalid request: title: must be short");
         let e: NotesError = StoreError::new("s3", "list notes", "timeout").into();
+        assert_eq!(
+            e.to_string(),
+            "notes store (s3) failed to list notes: timeout"
+        );
+        let e: NotesError = StoreError::unavailable("s3", "list notes", "timeout").into();
         assert_eq!(
             e.to_string(),
             "notes store (s3) failed to list notes: timeout"

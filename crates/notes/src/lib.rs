@@ -2,6 +2,9 @@
 //! [`Store`] trait with a filesystem ([`FsStore`]) and an S3 ([`S3Store`]) backend, selected at
 //! runtime through [`AnyStore`] and [`StoreConfig`].
 //!
+//! With feature `openapi`, the types the API (de)serializes implement `utoipa::ToSchema`
+//! (see `openapi`); crates/api-spec builds the OpenAPI document from them.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use notes::{AnyStore, NoteInput, NotesService, Owner, StoreConfig};
@@ -20,6 +23,8 @@ pub mod config;
 pub mod error;
 pub mod list;
 pub mod model;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod service;
 pub mod store;
 pub mod validate;

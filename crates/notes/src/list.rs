@@ -171,10 +171,12 @@ impl ListQuery {
 
 /// One page of a listing, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page {
     /// The notes, newest (highest id) first.
     pub items: Vec<Note>,
     /// Present only when more notes remain: pass it back as `cursor`.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub next_cursor: Option<Cursor>,
 }
 

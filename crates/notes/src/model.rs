@@ -154,14 +154,27 @@ impl FromStr for Owner {
 /// The `etag` is derived from the other fields (see [`Note::etag`]); deserializing a note whose
 /// `etag` does not match its content fails, so what a store returns always carries the right tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A stored note, as every note route returns it.")
+)]
 #[serde(try_from = "NoteRepr")]
 pub struct Note {
     id: NoteId,
+    /// The title, trimmed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     title: String,
+    /// The body: UTF-8 text of at most 64 KiB (65536 bytes); may be empty.
+    #[cfg_attr(feature = "openapi", schema(max_length = 65536))]
     body: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::tags_schema))]
     tags: Vec<String>,
+    /// When the note was created (RFC 3339, UTC, milliseconds).
     created_at: DateTime<Utc>,
+    /// When the note was last replaced; equals `created_at` for a new note.
     updated_at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::etag_schema))]
     etag: String,
 }
 

@@ -39,14 +39,22 @@ impl ValidationError {
 
 /// The content of a note as a client sends it (create and replace).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(examples(json!({ "title": "Groceries", "body": "milk, eggs", "tags": ["home"] })))
+)]
 #[serde(deny_unknown_fields)]
 pub struct NoteInput {
     /// Title: trimmed, then 1 to 200 characters, no control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub title: String,
     /// Body: any UTF-8 text up to 64 KiB; may be empty.
+    #[cfg_attr(feature = "openapi", schema(max_length = 65536))]
     pub body: String,
     /// Tags: at most 20, each 1 to 32 characters of `[a-z0-9-]`, no duplicates.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::tags_schema))]
     pub tags: Vec<String>,
 }
 

@@ -17,7 +17,7 @@ async fn handler(
     let claims = CognitoClaims::from_request(&req)?;
     claims.require_group(ADMIN_GROUP)?;
     let notes = service.count_all().await?;
-    Ok(http_api::json(200, &serde_json::json!({ "notes": notes })))
+    Ok(http_api::json(200, &http_api::AdminStats { notes }))
 }
 
 #[cfg(test)]

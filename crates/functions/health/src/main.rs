@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_http::Error> {
 }
 
 async fn handler(_req: Request) -> Result<Response<Body>, Problem> {
-    Ok(http_api::json(200, &serde_json::json!({ "status": "ok" })))
+    Ok(http_api::json(200, &http_api::Health::ok()))
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! `GET /me`: the caller's identity, read from the claims API Gateway's JWT authorizer passed on.
+//! `GET /me`: the caller's identity ([`http_api::Me`]), read from the claims API Gateway's JWT
+//! authorizer passed on.
 
 use cognito_claims::CognitoClaims;
 use http_api::{Body, Problem, Request, Response};
@@ -11,21 +12,7 @@ async fn main() -> Result<(), lambda_http::Error> {
 
 async fn handler(req: Request) -> Result<Response<Body>, Problem> {
     let claims = CognitoClaims::from_request(&req)?;
-    Ok(http_api::json(
-        200,
-        &serde_json::json!({
-            "sub": claims.sub,
-            "username": claims.username,
-            "email": claims.email,
-            "email_verified": claims.email_verified,
-            "groups": claims.groups,
-            "scopes": claims.scopes,
-            "token_use": claims.token_use,
-            "client_id": claims.client_id,
-            "auth_time": claims.auth_time,
-            "expires_at": claims.exp,
-        }),
-    ))
+    Ok(http_api::json(200, &http_api::Me::from(&claims)))
 }
 
 #[cfg(test)]

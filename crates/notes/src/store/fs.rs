@@ -182,8 +182,10 @@ fn file_name(id: &NoteId) -> String {
     format!("{id}.json")
 }
 
+/// An I/O error of the store's directory (missing permissions, not a directory, read-only or
+/// full filesystem, a failing disk): the store is unavailable, not broken (HTTP 503).
 fn io_error(operation: &'static str, path: &Path, err: &io::Error) -> StoreError {
-    StoreError::new(BACKEND, operation, format!("{}: {err}", path.display()))
+    StoreError::unavailable(BACKEND, operation, format!("{}: {err}", path.display()))
 }
 
 fn to_json(note: &Note, operation: &'static str) -> Result<Vec<u8>, StoreError> {
@@ -276,4 +278,80 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::validate::NoteInput;
+
+    fn note(title: &str) -> Note {
+        let content = NoteInput {
+            title: title.into(),
+            body: String::new(),
+            tags: Vec::new(),
+        }
+        .validate()
+        .expect("valid");
+        let now = Utc::now();
+        Note::new(NoteId::new(), content, now, now)
+    }
+
+    fn unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
+        result.expect_err("the store must fail").unavailable
+    }
+
+    #[tokio::test]
+    async fn an_unusable_directory_is_unavailable_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsStore::new(dir.path().to_path_buf());
+        let owner = Owner::new("user-1").expect("owner");
+        let kept = note("kept");
+        store.put_new(&owner, &kept).await.expect("create");
+        // `notes` becomes a regular file: nobody, root included, can write through it.
+        fs::rename(store.notes_dir(), dir.path().join("away")).expect("move");
+        fs::write(store.notes_dir(), b"not a directory").expect("write");
+
+        let err = store
+            .put_new(&owner, &note("new"))
+            .await
+            .expect_err("create");
+        assert!(
+            matches!(err, PutError::Store(ref e) if e.unavailable),
+            "{err:?}"
+        );
+        let version = Version::new(kept.etag());
+        let err = store
+            .put_if(&owner, &kept, &version)
+            .await
+            .expect_err("replace");
+        assert!(
+            matches!(err, PutError::Store(ref e) if e.unavailable),
+            "{err:?}"
+        );
+        assert!(unavailable(store.get(&owner, &kept.id()).await));
+        assert!(unavailable(store.delete(&owner, &kept.id()).await));
+        assert!(unavailable(store.list_ids(&owner).await));
+        assert!(unavailable(store.count_all().await));
+
+        let mut left = Vec::new();
+        for entry in fs::read_dir(dir.path().join("away").join("user-1")).expect("read") {
+            left.push(entry.expect("entry").file_name());
+        }
+        assert_eq!(left, [std::ffi::OsString::from(file_name(&kept.id()))]);
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_note_is_a_bug_not_unavailability() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsStore::new(dir.path().to_path_buf());
+        let owner = Owner::new("user-1").expect("owner");
+        let id = NoteId::new();
+        let owner_dir = store.owner_dir(&owner);
+        fs::create_dir_all(&owner_dir).expect("mkdir");
+        fs::write(owner_dir.join(file_name(&id)), b"{").expect("write");
+        assert!(!unavailable(store.get(&owner, &id).await));
+    }
 }

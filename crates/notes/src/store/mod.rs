@@ -8,6 +8,10 @@ pub mod fs;
 pub mod s3;
 
 use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 
 pub use fs::FsStore;
 pub use s3::S3Store;
@@ -15,6 +19,17 @@ pub use s3::S3Store;
 use crate::config::{ConfigError, StoreConfig};
 use crate::error::{PutError, StoreError};
 use crate::model::{Note, NoteId, Owner};
+
+/// How long the S3 client waits for a connection.
+pub const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one attempt of an S3 request may take.
+pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an S3 request may take, retries and their back-off included: well inside the
+/// functions' 10 s timeout, so that an unreachable S3 is the function's own 503 instead of the
+/// invocation being killed at its timeout.
+pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts per S3 request (the SDK's standard retry mode).
+pub const S3_MAX_ATTEMPTS: u32 = 3;
 
 /// A backend's opaque revision token of a stored note (the S3 object ETag, or for the
 /// filesystem the note's own ETag). Pass it back to [`Store::put_if`] unchanged.
@@ -106,7 +121,8 @@ pub enum AnyStore {
 impl AnyStore {
     /// Builds the configured store. For S3 the SDK configuration (region, credentials,
     /// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`) comes from the environment through
-    /// `aws_config::load_defaults`.
+    /// `aws_config::load_defaults`; timeouts and retries are bounded (see
+    /// [`S3_OPERATION_TIMEOUT`]).
     ///
     /// # Errors
     /// [`ConfigError::FsRoot`] when the filesystem root cannot be created.
@@ -124,10 +140,7 @@ impl AnyStore {
                 force_path_style,
             } => {
                 let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
-                    .force_path_style(*force_path_style)
-                    .build();
-                let client = aws_sdk_s3::Client::from_conf(s3_config);
+                let client = aws_sdk_s3::Client::from_conf(s3_config(&sdk, *force_path_style));
                 Ok(Self::S3(S3Store::new(client, bucket.clone())))
             }
         }
@@ -178,7 +191,79 @@ impl Store for AnyStore {
     }
 }
 
+/// The S3 client's configuration: the SDK's (from the environment), path-style addressing
+/// when asked, and bounded timeouts and retries.
+fn s3_config(sdk: &aws_config::SdkConfig, force_path_style: bool) -> aws_sdk_s3::Config {
+    aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(force_path_style)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(S3_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(S3_ATTEMPT_TIMEOUT)
+                .operation_timeout(S3_OPERATION_TIMEOUT)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(S3_MAX_ATTEMPTS))
+        .build()
+}
+
 /// Parses a stored file or object name `{ULID}.json` into a note id.
 pub(crate) fn parse_note_file_name(name: &str) -> Option<NoteId> {
     name.strip_suffix(".json")?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+
+    use super::*;
+
+    #[test]
+    fn s3_timeouts_and_retries_are_bounded() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let config = s3_config(&sdk, true);
+        let timeouts = config.timeout_config().expect("timeouts");
+        assert_eq!(timeouts.connect_timeout(), Some(S3_CONNECT_TIMEOUT));
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(S3_ATTEMPT_TIMEOUT)
+        );
+        assert_eq!(timeouts.operation_timeout(), Some(S3_OPERATION_TIMEOUT));
+        let retries = config.retry_config().expect("retries");
+        assert_eq!(retries.max_attempts(), S3_MAX_ATTEMPTS);
+        assert!(
+            S3_OPERATION_TIMEOUT < Duration::from_secs(10),
+            "the function timeout"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dead_s3_endpoint_is_unavailable_within_the_operation_timeout() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let config = s3_config(&sdk, true)
+            .to_builder()
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+            .endpoint_url(format!("http://127.0.0.1:{port}"))
+            .build();
+        let store = S3Store::new(aws_sdk_s3::Client::from_conf(config), "nowhere".into());
+        let owner = Owner::new("user-1").expect("owner");
+        let started = Instant::now();
+        let err = store
+            .get(&owner, &NoteId::new())
+            .await
+            .expect_err("no S3 there");
+        assert!(err.unavailable, "{err}");
+        assert!(started.elapsed() <= S3_OPERATION_TIMEOUT + Duration::from_secs(1));
+    }
 }

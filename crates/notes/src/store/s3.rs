@@ -123,7 +123,9 @@ impl Store for S3Store {
             .body
             .collect()
             .await
-            .map_err(|e| StoreError::new(BACKEND, OP, format!("reading the object body: {e}")))?
+            .map_err(|e| {
+                StoreError::unavailable(BACKEND, OP, format!("reading the object body: {e}"))
+            })?
             .into_bytes();
         let note: Note = serde_json::from_slice(&bytes).map_err(|e| {
             StoreError::new(
@@ -244,9 +246,72 @@ fn is_not_found<E>(err: &SdkError<E>) -> bool {
     status(err) == Some(404)
 }
 
+/// A failed request as a store error: unavailable (HTTP 503) when S3 could not be reached or
+/// used right now, a bug (HTTP 500) otherwise; see [`is_unavailable`].
 fn sdk_error<E>(operation: &'static str, err: &SdkError<E>) -> StoreError
 where
     E: std::error::Error + 'static,
 {
-    StoreError::new(BACKEND, operation, DisplayErrorContext(err).to_string())
+    let detail = DisplayErrorContext(err).to_string();
+    if is_unavailable(err) {
+        StoreError::unavailable(BACKEND, operation, detail)
+    } else {
+        StoreError::new(BACKEND, operation, detail)
+    }
+}
+
+/// Whether a failed request means S3 is unavailable for now: the request could not be sent
+/// (connection refused, DNS, TLS), it timed out (the client's timeouts, see
+/// [`AnyStore::from_config`](super::AnyStore::from_config)), or S3 answered 5xx or throttled
+/// (429). A request S3 refused otherwise (403 AccessDenied, 404 NoSuchBucket, 400) or that
+/// could not be built is a bug or a misconfiguration.
+fn is_unavailable<E>(err: &SdkError<E>) -> bool {
+    match err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
+        SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
+            status(err).is_some_and(|s| s >= 500 || s == 429)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::config::http::HttpResponse;
+    use aws_sdk_s3::error::ConnectorError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    use super::*;
+
+    type Err = SdkError<std::io::Error, HttpResponse>;
+
+    fn response(status: u16) -> HttpResponse {
+        HttpResponse::new(status.try_into().expect("a status"), SdkBody::empty())
+    }
+
+    fn service(status: u16) -> Err {
+        SdkError::service_error(std::io::Error::other("service"), response(status))
+    }
+
+    #[test]
+    fn unreachable_slow_or_failing_s3_is_unavailable_and_refusals_are_bugs() {
+        let refused = ConnectorError::io(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        let cases: [(Err, bool); 8] = [
+            (SdkError::dispatch_failure(refused), true),
+            (SdkError::timeout_error("operation timeout"), true),
+            (service(500), true),
+            (service(503), true),
+            (service(429), true),
+            (service(403), false),
+            (service(404), false),
+            (SdkError::construction_failure("no bucket"), false),
+        ];
+        for (err, expected) in cases {
+            let store_error = sdk_error("read a note", &err);
+            assert_eq!(store_error.unavailable, expected, "{store_error}");
+            assert_eq!(store_error.backend, "s3");
+        }
+    }
 }

@@ -1,0 +1,148 @@
+//! What the local stack's integration tests share (`mod common;` in `e2e.rs` and
+//! `hardening.rs`): the workspace paths, an HTTP client, stacks with the real function binaries
+//! or the `fixture` example, and small request helpers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use local_aws::stack::{LocalStack, StackConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A password the local issuer's policy accepts.
+pub const PASSWORD: &str = "Correct-Horse-9-battery";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/debug`, checked to hold the function binaries.
+pub fn bin_dir() -> PathBuf {
+    let dir = root().join("target/debug");
+    for function in [
+        "health",
+        "me",
+        "create-note",
+        "get-note",
+        "list-notes",
+        "replace-note",
+        "delete-note",
+        "admin-stats",
+    ] {
+        assert!(
+            dir.join(function).is_file(),
+            "{} is missing: build the function binaries first (`cargo xtask test` does; or \
+             `cargo build --workspace --bins`)",
+            dir.join(function).display()
+        );
+    }
+    dir
+}
+
+/// An HTTP client that does not follow redirects, with a 30 s timeout.
+pub fn http() -> reqwest::Client {
+    match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("an HTTP client: {e}"),
+    }
+}
+
+/// The real functions behind the gateway, the local issuer, state and notes in `state`, the
+/// functions' logs not forwarded but, at debug level, appended to `$LOCAL_AWS_TEST_LOG` when
+/// that is set (`cargo xtask test` sets it and scans the file for secrets afterwards).
+pub fn real_config(state: &Path) -> StackConfig {
+    let mut config = StackConfig::for_workspace(&root());
+    config.bin_dir = bin_dir();
+    config.state_dir = state.to_path_buf();
+    config.store = local_aws::stack::Store::Fs(state.join("notes"));
+    config.forward_logs = false;
+    config.log_level = "debug".to_owned();
+    config.log_file = std::env::var_os("LOCAL_AWS_TEST_LOG").map(PathBuf::from);
+    config
+}
+
+/// Starts a stack, or fails the test.
+pub async fn start(config: StackConfig) -> LocalStack {
+    match LocalStack::start(config).await {
+        Ok(stack) => stack,
+        Err(e) => panic!("start the local stack: {e}"),
+    }
+}
+
+/// [`real_config`], started.
+pub async fn real_stack(state: &Path) -> LocalStack {
+    start(real_config(state)).await
+}
+
+/// The fixture function behind every route of a small table (timeout 2 s).
+pub async fn fixture_stack(state: &Path, max_instances: usize) -> LocalStack {
+    let routes = json!({"routes": {"fixture": {
+        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": "none",
+        "scopes": [], "groups": [], "memory": 128, "timeout": 2
+    }}});
+    let routes_file = state.join("routes.json");
+    let Ok(()) = std::fs::write(&routes_file, routes.to_string()) else {
+        panic!("write {}", routes_file.display());
+    };
+    let examples = root().join("target/debug/examples");
+    assert!(
+        examples.join("fixture").is_file(),
+        "the fixture example is missing: `cargo test -p local-aws` builds it"
+    );
+    let mut config = StackConfig::for_workspace(&root());
+    config.routes_file = routes_file;
+    config.bin_dir = examples;
+    config.state_dir = state.to_path_buf();
+    config.max_instances = max_instances;
+    config.forward_logs = false;
+    start(config).await
+}
+
+/// A temporary directory, removed when dropped.
+pub fn tempdir() -> tempfile::TempDir {
+    match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("a temporary directory: {e}"),
+    }
+}
+
+/// Status, headers (the last value of each) and the body as JSON (a JSON string when it is
+/// not JSON).
+pub async fn json_of(response: reqwest::Response) -> (StatusCode, HashMap<String, String>, Value) {
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, headers, body)
+}
+
+/// One request with an optional bearer token and JSON body.
+pub async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, HashMap<String, String>, Value) {
+    let mut request = client.request(method, url);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    match request.send().await {
+        Ok(response) => json_of(response).await,
+        Err(e) => panic!("{url}: {e}"),
+    }
+}

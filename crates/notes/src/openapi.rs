@@ -1,0 +1,168 @@
+//! OpenAPI schemas (feature `openapi`) of the values whose serde form is written by hand
+//! ([`NoteId`], [`Cursor`], [`Limit`], a note's ETag and its tags), built from the same constants
+//! the parsers use. The structs ([`Note`](crate::Note), [`Page`](crate::Page),
+//! [`NoteInput`](crate::NoteInput)) derive theirs.
+
+use std::borrow::Cow;
+
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::list::{CURSOR_MAX_LEN, Cursor, DEFAULT_LIMIT, Limit, MAX_LIMIT};
+use crate::model::NoteId;
+use crate::validate::{TAG_MAX_CHARS, TAGS_MAX};
+
+/// A note id: a ULID in its canonical form (upper-case Crockford base32, 26 characters, the
+/// first at most `7` so that it fits 128 bits).
+pub const NOTE_ID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$";
+
+/// A note's strong ETag as the `ETag` header and the `etag` field carry it.
+pub const ETAG_PATTERN: &str = "^\"[0-9a-f]{32}\"$";
+
+/// What `If-Match` accepts: the ETag as sent, or its 32 hex characters without the quotes
+/// (surrounding spaces are ignored).
+pub const IF_MATCH_PATTERN: &str = "^ *(\"[0-9a-f]{32}\"|[0-9a-f]{32}) *$";
+
+/// A pagination cursor: base64url without padding.
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+
+impl PartialSchema for NoteId {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some(
+                "A note id: a ULID in canonical form (26 upper-case Crockford base32 \
+                 characters); ids sort by creation time.",
+            ))
+            .min_length(Some(26))
+            .max_length(Some(26))
+            .pattern(Some(NOTE_ID_PATTERN))
+            .examples(["01ARZ3NDEKTSV4RRFFQ69G5FAV"])
+            .into()
+    }
+}
+
+impl ToSchema for NoteId {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("NoteId")
+    }
+}
+
+impl PartialSchema for Cursor {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some(
+                "An opaque pagination cursor: pass `next_cursor` of the previous page back \
+                 unchanged.",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(CURSOR_MAX_LEN))
+            .pattern(Some(CURSOR_PATTERN))
+            .examples([Cursor::after(example_id()).to_string()])
+            .into()
+    }
+}
+
+impl ToSchema for Cursor {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Cursor")
+    }
+}
+
+impl PartialSchema for Limit {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Integer))
+            .description(Some("How many notes a page holds at most."))
+            .minimum(Some(1))
+            .maximum(Some(MAX_LIMIT))
+            .default(Some(DEFAULT_LIMIT.into()))
+            .into()
+    }
+}
+
+impl ToSchema for Limit {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Limit")
+    }
+}
+
+/// The schema of a note's `etag` field and `ETag` header.
+#[must_use]
+pub fn etag_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .description(Some(
+            "The note's strong entity tag, quotes included: send it back as If-Match to replace \
+             the note.",
+        ))
+        .pattern(Some(ETAG_PATTERN))
+        .examples(["\"0123456789abcdef0123456789abcdef\""])
+        .into()
+}
+
+/// The schema of the `If-Match` header of a replace.
+#[must_use]
+pub fn if_match_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .pattern(Some(IF_MATCH_PATTERN))
+        .examples(["\"0123456789abcdef0123456789abcdef\""])
+        .into()
+}
+
+/// The schema of a note's tags.
+#[must_use]
+pub fn tags_schema() -> RefOr<Schema> {
+    let tag = ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .min_length(Some(1))
+        .max_length(Some(TAG_MAX_CHARS))
+        .pattern(Some(format!("^[a-z0-9-]{{1,{TAG_MAX_CHARS}}}$")));
+    ArrayBuilder::new()
+        .items(tag)
+        .description(Some(format!(
+            "At most {TAGS_MAX} tags, each 1 to {TAG_MAX_CHARS} characters of a-z, 0-9 or '-', \
+             no duplicates; kept in the order sent."
+        )))
+        .max_items(Some(TAGS_MAX))
+        .unique_items(true)
+        .into()
+}
+
+fn example_id() -> NoteId {
+    "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+        .parse()
+        .unwrap_or_else(|_| NoteId::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern_of(schema: RefOr<Schema>) -> String {
+        let RefOr::T(Schema::Object(object)) = schema else {
+            panic!("an inline object schema");
+        };
+        let Some(pattern) = object.pattern else {
+            panic!("a pattern");
+        };
+        pattern
+    }
+
+    #[test]
+    fn schemas_carry_the_parsers_rules() {
+        assert_eq!(pattern_of(NoteId::schema()), NOTE_ID_PATTERN);
+        assert_eq!(pattern_of(etag_schema()), ETAG_PATTERN);
+        let RefOr::T(Schema::Object(limit)) = Limit::schema() else {
+            panic!("an inline object schema");
+        };
+        assert_eq!(limit.default, Some(serde_json::json!(DEFAULT_LIMIT)));
+        let RefOr::T(Schema::Array(tags)) = tags_schema() else {
+            panic!("an inline array schema");
+        };
+        assert_eq!(tags.max_items, Some(TAGS_MAX));
+    }
+}
