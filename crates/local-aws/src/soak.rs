@@ -1,7 +1,8 @@
 //! `cargo xtask soak`: a bounded load run against the local stack with the real function
 //! binaries. Mixed routes at a fixed concurrency for a fixed time; then every note created is
 //! read back. It fails on any unexpected status, any lost or duplicated note, or memory that
-//! grows by more than 10 % between the end of the warm-up and the end of the run.
+//! grows by more than 10 % between the end of the warm-up and the end of the run: the gateway
+//! process's RSS, and the mean RSS per function instance (the pool may still be growing).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -39,9 +40,13 @@ pub struct SoakReport {
     pub latency_ms: (f64, f64, f64),
     /// Wall time of the load.
     pub elapsed: Duration,
-    /// Memory (RSS, KiB) of the gateway process plus every function instance, after the
-    /// warm-up and at the end.
-    pub rss_kib: (u64, u64),
+    /// Memory after the warm-up and at the end: the gateway process's RSS (KiB).
+    pub gateway_rss_kib: (u64, u64),
+    /// The mean RSS of a function instance (KiB), after the warm-up and at the end.
+    pub instance_rss_kib: (u64, u64),
+    /// How many instances ran, after the warm-up and at the end (the pool may still grow
+    /// after the warm-up, so memory is compared per instance).
+    pub instances: (usize, usize),
     /// Notes created during the run.
     pub created: usize,
     /// Created notes that could not be read back with their content.
@@ -54,17 +59,11 @@ impl SoakReport {
     /// Whether the run met every bar.
     #[must_use]
     pub fn passed(&self) -> bool {
-        self.failures == 0 && self.lost == 0 && self.duplicated == 0 && self.rss_growth() <= 0.10
-    }
-
-    /// RSS growth from after the warm-up to the end, as a fraction.
-    #[must_use]
-    pub fn rss_growth(&self) -> f64 {
-        let (warm, end) = self.rss_kib;
-        if warm == 0 {
-            return 0.0;
-        }
-        (end as f64 - warm as f64) / warm as f64
+        self.failures == 0
+            && self.lost == 0
+            && self.duplicated == 0
+            && growth(self.gateway_rss_kib) <= 0.10
+            && growth(self.instance_rss_kib) <= 0.10
     }
 
     /// The report as Markdown.
@@ -80,7 +79,8 @@ impl SoakReport {
             "| measure | value |\n|---|---|\n\
              | concurrency | {} |\n| duration | {:.1} s |\n| requests | {} ({:.0}/s) |\n\
              | failed requests | {} |\n| latency p50 / p99 / max | {p50:.1} / {p99:.1} / {max:.1} ms |\n\
-             | RSS after warm-up → end (gateway + instances) | {} → {} KiB ({:+.1} %) |\n\
+             | gateway RSS after warm-up → end | {} → {} KiB ({:+.1} %) |\n\
+             | mean instance RSS after warm-up → end | {} → {} KiB ({:+.1} %; {} → {} instances) |\n\
              | notes created / lost / duplicated | {} / {} / {} |\n| result | {} |\n\n\
              | route | requests |\n|---|---|\n{routes}",
             options.concurrency,
@@ -88,15 +88,28 @@ impl SoakReport {
             self.requests,
             self.requests as f64 / self.elapsed.as_secs_f64().max(0.001),
             self.failures,
-            self.rss_kib.0,
-            self.rss_kib.1,
-            self.rss_growth() * 100.0,
+            self.gateway_rss_kib.0,
+            self.gateway_rss_kib.1,
+            growth(self.gateway_rss_kib) * 100.0,
+            self.instance_rss_kib.0,
+            self.instance_rss_kib.1,
+            growth(self.instance_rss_kib) * 100.0,
+            self.instances.0,
+            self.instances.1,
             self.created,
             self.lost,
             self.duplicated,
             if self.passed() { "PASS" } else { "FAIL" },
         )
     }
+}
+
+/// Growth from the first to the second value, as a fraction (0 when the first is 0).
+fn growth((warm, end): (u64, u64)) -> f64 {
+    if warm == 0 {
+        return 0.0;
+    }
+    (end as f64 - warm as f64) / warm as f64
 }
 
 /// Why the soak could not run.
@@ -187,12 +200,12 @@ async fn soak(stack: &LocalStack, options: &SoakOptions) -> Result<SoakReport, S
 
     let warm_up = (options.duration / 10).max(Duration::from_secs(2));
     tokio::time::sleep(warm_up.min(options.duration)).await;
-    let rss_warm = rss_kib(stack).await;
+    let warm = memory(stack).await;
     for worker in workers {
         let _ = worker.await;
     }
     let elapsed = started.elapsed();
-    let rss_end = rss_kib(stack).await;
+    let end = memory(stack).await;
 
     // Every created note reads back with its title; the list holds each exactly once.
     let created = shared.created.lock().await.clone();
@@ -236,7 +249,9 @@ async fn soak(stack: &LocalStack, options: &SoakOptions) -> Result<SoakReport, S
         per_route: shared.per_route.lock().await.clone(),
         latency_ms: (pick(0.5), pick(0.99), pick(1.0)),
         elapsed,
-        rss_kib: (rss_warm, rss_end),
+        gateway_rss_kib: (warm.0, end.0),
+        instance_rss_kib: (warm.1, end.1),
+        instances: (warm.2, end.2),
         created: created.len(),
         lost,
         duplicated,
@@ -385,17 +400,21 @@ async fn list_all(shared: &Shared) -> Vec<String> {
     ids
 }
 
-/// RSS of this process (the gateway and issuer) plus every function instance, in KiB.
-async fn rss_kib(stack: &LocalStack) -> u64 {
-    let mut total = process_rss_kib(std::process::id());
+/// This process's RSS (the gateway and issuer), the mean RSS of the function instances (KiB),
+/// and how many instances there are.
+async fn memory(stack: &LocalStack) -> (u64, u64, usize) {
+    let gateway = process_rss_kib(std::process::id());
     let lambda = stack.gateway.lambda();
     let functions: Vec<String> = lambda.functions().map(str::to_owned).collect();
+    let mut total = 0;
+    let mut count = 0;
     for function in functions {
         for pid in lambda.instance_pids(&function).await {
             total += process_rss_kib(pid);
+            count += 1;
         }
     }
-    total
+    (gateway, total / (count.max(1) as u64), count)
 }
 
 /// `VmRSS` of a process from `/proc` (0 where that is unavailable).
