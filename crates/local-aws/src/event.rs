@@ -282,10 +282,11 @@ pub fn response(payload: &[u8]) -> Result<Response, MalformedResponse> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    /// A header map from `(name, value)` pairs, repeats kept (for this crate's unit tests).
+    pub(crate) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
             let (Ok(name), Ok(value)) = (

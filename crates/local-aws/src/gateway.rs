@@ -426,19 +426,7 @@ fn _assert_send() {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
-        let mut map = http::HeaderMap::new();
-        for (name, value) in pairs {
-            let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) else {
-                panic!("bad test header {name}");
-            };
-            map.append(name, value);
-        }
-        map
-    }
+    use crate::event::tests::headers;
 
     #[test]
     fn the_token_comes_from_one_authorization_header() {

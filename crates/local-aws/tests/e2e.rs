@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use local_aws::stack::{LOCAL_CLIENT_ID, LocalStack, StackConfig};
+use local_aws::stack::{LOCAL_CLIENT_ID, LocalStack};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{
-    PASSWORD, call, fixture_stack, http, json_of, real_config, real_stack, root, start, tempdir,
+    PASSWORD, call, fixture_config, fixture_stack, http, json_of, real_config, real_stack, root,
+    start, tempdir,
 };
 
 fn location(response: &reqwest::Response) -> String {
@@ -599,24 +600,9 @@ async fn a_crash_or_a_timeout_gives_aws_errors_and_the_next_request_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_swapped_binary_starts_fresh_and_idle_instances_are_reaped() {
     let state = tempdir();
-    let routes = json!({"routes": {"fixture": {
-        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": "none",
-        "scopes": [], "groups": [], "memory": 128, "timeout": 2
-    }}});
-    let routes_file = state.path().join("routes.json");
-    let Ok(()) = std::fs::write(&routes_file, routes.to_string()) else {
-        panic!("write the routes");
-    };
-    let mut config = StackConfig::for_workspace(&root());
-    config.routes_file = routes_file;
-    config.bin_dir = root().join("target/debug/examples");
-    config.state_dir = state.path().to_path_buf();
+    let mut config = fixture_config(state.path(), "none", &[]);
     config.idle_timeout = Duration::from_millis(300);
-    config.forward_logs = false;
-    let stack = match LocalStack::start(config).await {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+    let stack = start(config).await;
     let client = http();
     let url = format!("{}/sleep?ms=1", stack.api_url);
     let (_, _, first) = call(&client, reqwest::Method::GET, &url, None, None).await;
@@ -819,23 +805,7 @@ async fn moto_cognito_tokens_and_the_s3_store_through_the_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn route_scopes_are_enforced_and_claims_arrive_as_strings() {
     let state = tempdir();
-    let routes = json!({"routes": {"fixture": {
-        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": "jwt",
-        "scopes": ["notes/write"], "groups": [], "memory": 128, "timeout": 2
-    }}});
-    let routes_file = state.path().join("routes.json");
-    let Ok(()) = std::fs::write(&routes_file, routes.to_string()) else {
-        panic!("write the routes");
-    };
-    let mut config = StackConfig::for_workspace(&root());
-    config.routes_file = routes_file;
-    config.bin_dir = root().join("target/debug/examples");
-    config.state_dir = state.path().to_path_buf();
-    config.forward_logs = false;
-    let stack = match LocalStack::start(config).await {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+    let stack = start(fixture_config(state.path(), "jwt", &["notes/write"])).await;
     let Some(issuer) = &stack.issuer else {
         panic!("no issuer");
     };

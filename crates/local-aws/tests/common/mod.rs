@@ -80,11 +80,12 @@ pub async fn real_stack(state: &Path) -> LocalStack {
     start(real_config(state)).await
 }
 
-/// The fixture function behind every route of a small table (timeout 2 s).
-pub async fn fixture_stack(state: &Path, max_instances: usize) -> LocalStack {
+/// The fixture function behind one route `ANY /{proxy+}` (timeout 2 s) with `auth` and
+/// `scopes`, state in `state`, the workspace defaults otherwise.
+pub fn fixture_config(state: &Path, auth: &str, scopes: &[&str]) -> StackConfig {
     let routes = json!({"routes": {"fixture": {
-        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": "none",
-        "scopes": [], "groups": [], "memory": 128, "timeout": 2
+        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": auth,
+        "scopes": scopes, "groups": [], "memory": 128, "timeout": 2
     }}});
     let routes_file = state.join("routes.json");
     let Ok(()) = std::fs::write(&routes_file, routes.to_string()) else {
@@ -99,8 +100,14 @@ pub async fn fixture_stack(state: &Path, max_instances: usize) -> LocalStack {
     config.routes_file = routes_file;
     config.bin_dir = examples;
     config.state_dir = state.to_path_buf();
-    config.max_instances = max_instances;
     config.forward_logs = false;
+    config
+}
+
+/// The fixture function behind every path, no auth, at most `max_instances` instances.
+pub async fn fixture_stack(state: &Path, max_instances: usize) -> LocalStack {
+    let mut config = fixture_config(state, "none", &[]);
+    config.max_instances = max_instances;
     start(config).await
 }
 
