@@ -1,4 +1,4 @@
-//! Python tools the project uses (moto server, checkov, zizmor, cargo-lambda), each installed with pip
+//! Python tools the project uses (moto server, checkov, zizmor, cargo-lambda, schemathesis), each installed with pip
 //! into its own project-local virtualenv, `.tools/<name>/` (git-ignored), at a pinned version.
 //! Separate virtualenvs keep one tool's dependencies from breaking another's.
 //!
@@ -46,6 +46,14 @@ pub const CARGO_LAMBDA: PyTool = PyTool {
     name: "cargo-lambda",
     requirement: "cargo-lambda==1.9.2",
     program: "cargo-lambda",
+};
+
+/// schemathesis: property-based tests of the API against its OpenAPI contract
+/// (`crates/local-aws/tests/schemathesis.rs` runs `st` against the local gateway).
+pub const SCHEMATHESIS: PyTool = PyTool {
+    name: "schemathesis",
+    requirement: "schemathesis==4.32.5",
+    program: "st",
 };
 
 /// Why a tool could not be installed.

@@ -1,5 +1,5 @@
 //! `cargo xtask test`: the whole gate on a fresh machine. Installs its Python tools (moto,
-//! checkov, zizmor, cargo-lambda) into `.tools/`, starts moto on a free loopback port, runs the lints
+//! checkov, zizmor, cargo-lambda, schemathesis) into `.tools/`, starts moto on a free loopback port, runs the lints
 //! (`cargo fmt --check`, `cargo clippy`, `terraform fmt -check`, checkov, zizmor), packages the functions
 //! (`cargo xtask package`, which the IaC apply test uploads), builds the function binaries (the
 //! local stack's end-to-end tests run them), runs `cargo test --workspace --all-features`
@@ -236,15 +236,19 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
     if package {
         tools.push(pytool::CARGO_LAMBDA);
     }
+    // The local stack's tests run schemathesis and the browser test.
+    let local_aws = picked_packages(&options.cargo_test_args)
+        .is_none_or(|picked| picked.iter().any(|p| p == LOCAL_AWS_PACKAGE));
+    if local_aws {
+        tools.push(pytool::SCHEMATHESIS);
+    }
     for tool in tools {
         ensure_tool(root, tool, steps)?;
     }
-    let browser = picked_packages(&options.cargo_test_args)
-        .is_none_or(|picked| picked.iter().any(|p| p == LOCAL_AWS_PACKAGE));
     // A machine with its own Chromium and chromedriver (e.g. a GitHub-hosted runner, whose
     // distribution ships Chromium only as a snap) names them; nothing is unpacked then.
     let own_browser = browser_override();
-    let browser = browser && own_browser.is_none();
+    let browser = local_aws && own_browser.is_none();
     let sets = [
         ("arm64", debtool::ARM64_PACKAGES, package),
         ("chromium", debtool::CHROMIUM_PACKAGES, browser),
@@ -340,6 +344,7 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
         .current_dir(root)
         .env("MOTO_ENDPOINT", &endpoint)
         .env("QEMU_AARCH64", debtool::qemu_aarch64(root))
+        .env("SCHEMATHESIS", pytool::SCHEMATHESIS.program_path(root))
         .env("QEMU_LD_PREFIX", debtool::arm64_sysroot(root))
         .envs(match &own_browser {
             Some((chromium, driver)) => [

@@ -17,8 +17,9 @@
 use std::path::PathBuf;
 
 use utoipa::OpenApi as _;
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr};
 
 pub mod operations;
 pub mod responses;
@@ -82,7 +83,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "notes", description = "The caller's notes."),
         (name = "admin", description = "For members of the Cognito group `admin`."),
     ),
-    modifiers(&BearerJwt),
+    modifiers(&BearerJwt, &NoteLinks),
 )]
 struct ApiDoc;
 
@@ -108,20 +109,189 @@ impl utoipa::Modify for BearerJwt {
     }
 }
 
+/// An OpenAPI link: after `status` of operation `from`, a client may call `to` with
+/// `parameters` (name as OpenAPI spells it, e.g. `header.If-Match`, and a runtime expression).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoteLink {
+    /// The operation whose response the link starts from.
+    pub from: &'static str,
+    /// The response status.
+    pub status: &'static str,
+    /// The link's name.
+    pub name: &'static str,
+    /// The operation it leads to.
+    pub to: &'static str,
+    /// The target's parameters and the expressions that fill them.
+    pub parameters: &'static [(&'static str, &'static str)],
+}
+
+const fn link(
+    from: &'static str,
+    status: &'static str,
+    name: &'static str,
+    to: &'static str,
+    parameters: &'static [(&'static str, &'static str)],
+) -> NoteLink {
+    NoteLink {
+        from,
+        status,
+        name,
+        to,
+        parameters,
+    }
+}
+
+/// The OpenAPI links between the note operations: what a client does next with a response,
+/// e.g. replace the note it just created with the `ETag` it got. Stateful testers
+/// (schemathesis) follow them to chain create, read, replace and delete on real ids.
+pub const LINKS: [NoteLink; 9] = [
+    link(
+        "create-note",
+        "201",
+        "GetCreatedNote",
+        "get-note",
+        &[("id", "$response.body#/id")],
+    ),
+    link(
+        "create-note",
+        "201",
+        "ReplaceCreatedNote",
+        "replace-note",
+        &[
+            ("id", "$response.body#/id"),
+            ("header.If-Match", "$response.header.ETag"),
+        ],
+    ),
+    link(
+        "create-note",
+        "201",
+        "DeleteCreatedNote",
+        "delete-note",
+        &[("id", "$response.body#/id")],
+    ),
+    link(
+        "get-note",
+        "200",
+        "ReplaceReadNote",
+        "replace-note",
+        &[
+            ("id", "$request.path.id"),
+            ("header.If-Match", "$response.header.ETag"),
+        ],
+    ),
+    link(
+        "get-note",
+        "200",
+        "DeleteReadNote",
+        "delete-note",
+        &[("id", "$request.path.id")],
+    ),
+    link(
+        "replace-note",
+        "200",
+        "GetReplacedNote",
+        "get-note",
+        &[("id", "$request.path.id")],
+    ),
+    link(
+        "replace-note",
+        "200",
+        "ReplaceAgain",
+        "replace-note",
+        &[
+            ("id", "$request.path.id"),
+            ("header.If-Match", "$response.header.ETag"),
+        ],
+    ),
+    link(
+        "replace-note",
+        "200",
+        "DeleteReplacedNote",
+        "delete-note",
+        &[("id", "$request.path.id")],
+    ),
+    link(
+        "delete-note",
+        "204",
+        "GetDeletedNote",
+        "get-note",
+        &[("id", "$request.path.id")],
+    ),
+];
+
+/// Adds [`LINKS`] to the responses they start from.
+struct NoteLinks;
+
+impl utoipa::Modify for NoteLinks {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for NoteLink {
+            from,
+            status,
+            name,
+            to,
+            parameters,
+        } in LINKS
+        {
+            let operation = openapi.paths.paths.values_mut().find_map(|item| {
+                [
+                    item.get.as_mut(),
+                    item.put.as_mut(),
+                    item.post.as_mut(),
+                    item.delete.as_mut(),
+                ]
+                .into_iter()
+                .flatten()
+                .find(|op| op.operation_id.as_deref() == Some(from))
+            });
+            let Some(RefOr::T(response)) =
+                operation.and_then(|op| op.responses.responses.get_mut(status))
+            else {
+                continue;
+            };
+            let mut link = LinkBuilder::new().operation_id(to);
+            for (parameter, expression) in parameters {
+                link = link.parameter(*parameter, *expression);
+            }
+            response
+                .links
+                .insert((*name).to_owned(), RefOr::T(link.build()));
+        }
+    }
+}
+
 /// The OpenAPI 3.1 document of the API.
 #[must_use]
 pub fn document() -> OpenApi {
     ApiDoc::openapi()
 }
 
-/// The document as committed: pretty JSON with a trailing newline.
+/// The document as committed and served: pretty JSON with a trailing newline.
+///
+/// utoipa 5.5 serializes a link's fields in snake case (`operation_id`); OpenAPI names them in
+/// camel case (`operationId`, `operationRef`, `requestBody`), so they are renamed here. No
+/// other part of the document has keys in snake case (`tests/contract.rs` checks).
 ///
 /// # Errors
 /// When serializing fails (it does not for this document).
 pub fn to_json() -> Result<String, serde_json::Error> {
     let mut json = serde_json::to_string_pretty(&document())?;
+    for (snake, camel) in [
+        ("\"operation_id\": ", "\"operationId\": "),
+        ("\"operation_ref\": ", "\"operationRef\": "),
+        ("\"request_body\": ", "\"requestBody\": "),
+    ] {
+        json = json.replace(snake, camel);
+    }
     json.push('\n');
     Ok(json)
+}
+
+/// [`to_json`] parsed, for tests and tools that inspect the document.
+///
+/// # Errors
+/// When serializing fails (it does not for this document).
+pub fn to_value() -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::from_str(&to_json()?)
 }
 
 /// Where the committed document lives: `openapi.json` at the workspace root.

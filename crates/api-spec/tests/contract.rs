@@ -14,7 +14,7 @@ const METHODS: [&str; 8] = [
 ];
 
 fn doc() -> Value {
-    let Ok(doc) = serde_json::to_value(api_spec::document()) else {
+    let Ok(doc) = api_spec::to_value() else {
         panic!("the document serializes");
     };
     doc
@@ -528,6 +528,64 @@ fn example_values_validate() {
     for (name, schema) in schemas {
         for example in schema["examples"].as_array().into_iter().flatten() {
             assert_valid(&doc, name, example);
+        }
+    }
+}
+
+/// Every link of [`api_spec::LINKS`] is in the document, on a documented response, and names
+/// an existing operation and only parameters that operation declares.
+#[test]
+fn links_join_real_operations_and_parameters() {
+    let Ok(json) = api_spec::to_json() else {
+        panic!("the document serializes");
+    };
+    for snake in ["operation_id", "operation_ref", "request_body"] {
+        assert!(
+            !json.contains(&format!("\"{snake}\"")),
+            "a `{snake}` key is left: OpenAPI spells it in camel case"
+        );
+    }
+    let doc = doc();
+    let by_id: BTreeMap<String, Value> = operations(&doc)
+        .into_values()
+        .filter_map(|op| Some((op["operationId"].as_str()?.to_owned(), op)))
+        .collect();
+    for api_spec::NoteLink {
+        from,
+        status,
+        name,
+        to,
+        parameters,
+    } in api_spec::LINKS
+    {
+        let Some(source) = by_id.get(from) else {
+            panic!("link {name}: no operation {from}");
+        };
+        let link = &source["responses"][status]["links"][name];
+        assert_eq!(link["operationId"], to, "link {name} on {from} {status}");
+        let Some(target) = by_id.get(to) else {
+            panic!("link {name}: no operation {to}");
+        };
+        let declared: BTreeSet<String> = target["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let place = p["in"].as_str()?;
+                let name = p["name"].as_str()?;
+                Some(if place == "path" {
+                    name.to_owned()
+                } else {
+                    format!("{place}.{name}")
+                })
+            })
+            .collect();
+        for (parameter, expression) in parameters {
+            assert!(
+                declared.contains(*parameter),
+                "link {name}: {to} declares no parameter {parameter} (it has {declared:?})"
+            );
+            assert_eq!(link["parameters"][parameter], *expression, "link {name}");
         }
     }
 }

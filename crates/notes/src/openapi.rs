@@ -11,7 +11,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::list::{CURSOR_MAX_LEN, Cursor, DEFAULT_LIMIT, Limit, MAX_LIMIT};
 use crate::model::NoteId;
-use crate::validate::{TAG_MAX_CHARS, TAGS_MAX};
+use crate::validate::{TAG_MAX_CHARS, TAGS_MAX, TITLE_MAX_CHARS};
 
 /// A note id: a ULID in its canonical form (upper-case Crockford base32, 26 characters, the
 /// first at most `7` so that it fits 128 bits).
@@ -23,6 +23,37 @@ pub const ETAG_PATTERN: &str = "^\"[0-9a-f]{32}\"$";
 /// What `If-Match` accepts: the ETag as sent, or its 32 hex characters without the quotes
 /// (surrounding spaces are ignored).
 pub const IF_MATCH_PATTERN: &str = "^ *(\"[0-9a-f]{32}\"|[0-9a-f]{32}) *$";
+
+/// Characters Rust's `str::trim` removes (Unicode `White_Space`), as a regex class body.
+const WHITE_SPACE: &str =
+    r"\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// Control characters (`char::is_control`, category `Cc`), as a regex class body.
+const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
+
+/// What a note's title accepts, exactly: optional white space around 1 to
+/// [`TITLE_MAX_CHARS`] characters without control characters whose first and last are not
+/// white space. The `\uXXXX` escapes mean the same in ECMA-262 (JSON Schema), Python and Rust.
+#[must_use]
+pub fn title_pattern() -> String {
+    let inner = TITLE_MAX_CHARS - 2;
+    format!(
+        "^[{WHITE_SPACE}]*[^{WHITE_SPACE}{CONTROL}](?:[^{CONTROL}]{{0,{inner}}}[^{WHITE_SPACE}{CONTROL}])?[{WHITE_SPACE}]*$"
+    )
+}
+
+/// The schema of a note's `title` in a request: [`title_pattern`].
+#[must_use]
+pub fn title_input_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .description(Some(format!(
+            "Trimmed, then 1 to {TITLE_MAX_CHARS} characters, no control characters."
+        )))
+        .min_length(Some(1))
+        .pattern(Some(title_pattern()))
+        .into()
+}
 
 /// A pagination cursor: base64url without padding.
 pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+$";
@@ -150,6 +181,50 @@ mod tests {
             panic!("a pattern");
         };
         pattern
+    }
+
+    fn title_accepted(title: &str) -> bool {
+        crate::NoteInput {
+            title: title.to_owned(),
+            body: String::new(),
+            tags: Vec::new(),
+        }
+        .validate()
+        .is_ok()
+    }
+
+    /// The title pattern accepts exactly what validation accepts: every character of the
+    /// first planes alone, at the start, inside and at the end, and the length limits.
+    #[test]
+    fn the_title_pattern_is_the_validation_rule() {
+        let Ok(pattern) = regex_lite::Regex::new(&title_pattern()) else {
+            panic!("the title pattern compiles: {}", title_pattern());
+        };
+        let mut titles: Vec<String> = Vec::new();
+        for c in (0..0x3100_u32).filter_map(char::from_u32) {
+            titles.extend([
+                c.to_string(),
+                format!("{c}a"),
+                format!("a{c}"),
+                format!("a{c}b"),
+            ]);
+        }
+        let long = "é".repeat(TITLE_MAX_CHARS);
+        titles.extend([
+            long.clone(),
+            format!(" \u{3000}{long}\u{85}\t"),
+            format!("{long}x"),
+            format!("x{}", " ".repeat(TITLE_MAX_CHARS)),
+            String::new(),
+            "\u{1c}groceries".to_owned(),
+        ]);
+        for title in &titles {
+            assert_eq!(
+                pattern.is_match(title),
+                title_accepted(title),
+                "pattern and validation disagree on {title:?}"
+            );
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl ValidationError {
 #[serde(deny_unknown_fields)]
 pub struct NoteInput {
     /// Title: trimmed, then 1 to 200 characters, no control characters.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::title_input_schema))]
     pub title: String,
     /// Body: any UTF-8 text up to 64 KiB; may be empty.
     #[cfg_attr(feature = "openapi", schema(max_length = 65536))]
