@@ -1,10 +1,15 @@
 //! `cargo xtask soak`: a bounded load run against the local stack with the real function
-//! binaries. Mixed routes at a fixed concurrency for a fixed time; then every note created is
-//! read back. It fails on any unexpected status, any lost or duplicated note, or memory that
-//! grows by more than 10 % between the end of the warm-up and the end of the run: the gateway
-//! process's RSS, and the mean RSS per function instance (the pool may still be growing).
+//! binaries. Mixed routes at a fixed concurrency for a fixed time: every client creates, reads,
+//! replaces (with the `ETag` it got), lists and deletes its own notes, keeping at most
+//! [`KEEP_PER_CLIENT`] at a time, so the data set stops growing early in the warm-up and memory
+//! can be compared fairly. Then every note a client kept reads back with its last title, the
+//! list holds exactly those once, and deleted notes stay gone. It fails on any unexpected
+//! status, any lost, duplicated or resurrected note, or memory that grows by more than 10 %
+//! between the end of the warm-up and the end of the run: the gateway process's RSS, and the
+//! mean RSS per function instance (the pool may still be growing). Latencies go into a
+//! fixed-size histogram, so the load generator (in the gateway's process) does not grow either.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -19,7 +24,7 @@ use crate::stack::{LocalStack, StackConfig};
 pub struct SoakOptions {
     /// Concurrent clients.
     pub concurrency: usize,
-    /// How long the load lasts (the warm-up is the first tenth, at least 2 s).
+    /// How long the load lasts (the warm-up is the first fifth, at least 2 s).
     pub duration: Duration,
     /// The most requests in all (a bound besides the time).
     pub max_requests: u64,
@@ -47,12 +52,22 @@ pub struct SoakReport {
     /// How many instances ran, after the warm-up and at the end (the pool may still grow
     /// after the warm-up, so memory is compared per instance).
     pub instances: (usize, usize),
+    /// Memory from the end of the warm-up to the end, about every tenth of the run: seconds
+    /// into the run, gateway RSS and mean instance RSS (KiB), instances.
+    pub memory_series: Vec<(f64, u64, u64, usize)>,
     /// Notes created during the run.
-    pub created: usize,
-    /// Created notes that could not be read back with their content.
+    pub created: u64,
+    /// Notes deleted during the run.
+    pub deleted: u64,
+    /// Notes the clients kept at the end (created and not deleted).
+    pub kept: usize,
+    /// Kept notes that could not be read back with their last title, or were not listed.
     pub lost: usize,
     /// Ids listed more than once.
     pub duplicated: usize,
+    /// Deleted notes that could still be read or were listed (of the last few each client
+    /// deleted, and every listed id that no client kept).
+    pub resurrected: usize,
 }
 
 impl SoakReport {
@@ -62,6 +77,7 @@ impl SoakReport {
         self.failures == 0
             && self.lost == 0
             && self.duplicated == 0
+            && self.resurrected == 0
             && growth(self.gateway_rss_kib) <= 0.10
             && growth(self.instance_rss_kib) <= 0.10
     }
@@ -75,13 +91,21 @@ impl SoakReport {
             .iter()
             .map(|(route, n)| format!("| `{route}` | {n} |\n"))
             .collect();
+        let series = self
+            .memory_series
+            .iter()
+            .map(|(at, gateway, instance, _)| format!("{at:.0}: {gateway} / {instance}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         format!(
             "| measure | value |\n|---|---|\n\
              | concurrency | {} |\n| duration | {:.1} s |\n| requests | {} ({:.0}/s) |\n\
              | failed requests | {} |\n| latency p50 / p99 / max | {p50:.1} / {p99:.1} / {max:.1} ms |\n\
              | gateway RSS after warm-up → end | {} → {} KiB ({:+.1} %) |\n\
              | mean instance RSS after warm-up → end | {} → {} KiB ({:+.1} %; {} → {} instances) |\n\
-             | notes created / lost / duplicated | {} / {} / {} |\n| result | {} |\n\n\
+             | memory over time (s: gateway / mean instance KiB) | {} |\n\
+             | notes created / deleted / kept at the end | {} / {} / {} |\n\
+             | notes lost / duplicated / resurrected | {} / {} / {} |\n| result | {} |\n\n\
              | route | requests |\n|---|---|\n{routes}",
             options.concurrency,
             self.elapsed.as_secs_f64(),
@@ -96,9 +120,13 @@ impl SoakReport {
             growth(self.instance_rss_kib) * 100.0,
             self.instances.0,
             self.instances.1,
+            series,
             self.created,
+            self.deleted,
+            self.kept,
             self.lost,
             self.duplicated,
+            self.resurrected,
             if self.passed() { "PASS" } else { "FAIL" },
         )
     }
@@ -126,6 +154,75 @@ pub enum SoakError {
     Client(String),
 }
 
+/// Notes one client keeps at most; beyond that it deletes its oldest.
+pub const KEEP_PER_CLIENT: usize = 4;
+
+/// Deleted ids per client checked afterwards (the most recent ones).
+const DELETED_SAMPLE: usize = 8;
+
+/// Latencies in a fixed number of buckets: 1 % wide from 1 µs up (log-linear), so memory stays
+/// flat however long the run.
+#[derive(Clone, Debug)]
+pub struct Histogram {
+    counts: Vec<u64>,
+    total: u64,
+    max_ms: f64,
+}
+
+/// Bucket width: each bucket is this factor above the previous one.
+const BUCKET_GROWTH: f64 = 1.01;
+/// Buckets: 1 µs × 1.01^2200 is about 3.1 million s, far above any timeout.
+const BUCKETS: usize = 2200;
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self {
+            counts: vec![0; BUCKETS],
+            total: 0,
+            max_ms: 0.0,
+        }
+    }
+}
+
+impl Histogram {
+    /// Counts one latency in milliseconds.
+    pub fn record(&mut self, ms: f64) {
+        let micros = (ms * 1000.0).max(1.0);
+        let bucket = (micros.ln() / BUCKET_GROWTH.ln()).floor() as usize;
+        self.counts[bucket.min(BUCKETS - 1)] += 1;
+        self.total += 1;
+        self.max_ms = self.max_ms.max(ms);
+    }
+
+    /// How many latencies were counted.
+    #[must_use]
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The latency at quantile `q` (0.0 to 1.0), in ms: the upper edge of the bucket holding
+    /// the nearest-rank value (within 1 %), and the exact maximum for `q = 1`; 0 when empty.
+    #[must_use]
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        if q >= 1.0 {
+            return self.max_ms;
+        }
+        let rank = ((self.total - 1) as f64 * q.max(0.0)).round() as u64 + 1;
+        let mut seen = 0;
+        for (bucket, &n) in self.counts.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                let upper = BUCKET_GROWTH.powi(bucket as i32 + 1) / 1000.0;
+                return upper.min(self.max_ms);
+            }
+        }
+        self.max_ms
+    }
+}
+
 struct Shared {
     client: reqwest::Client,
     api: String,
@@ -133,11 +230,27 @@ struct Shared {
     started: Instant,
     deadline: Instant,
     budget: AtomicU64,
-    latencies: Mutex<Vec<f64>>,
+    latencies: Mutex<Histogram>,
     per_route: Mutex<BTreeMap<String, u64>>,
     failures: Mutex<Vec<String>>,
     failed: AtomicU64,
-    created: Mutex<Vec<(String, String)>>,
+    created: AtomicU64,
+    deleted: AtomicU64,
+}
+
+/// A note a client keeps: its id, its last title and `ETag`.
+#[derive(Clone, Debug)]
+struct Kept {
+    id: String,
+    title: String,
+    etag: String,
+}
+
+/// What one client leaves behind: the notes it kept, and the last ones it deleted.
+#[derive(Debug, Default)]
+struct Left {
+    kept: VecDeque<Kept>,
+    deleted: VecDeque<String>,
 }
 
 /// Starts a stack from `config` and soaks it.
@@ -185,11 +298,12 @@ async fn soak(stack: &LocalStack, options: &SoakOptions) -> Result<SoakReport, S
         started,
         deadline: started + options.duration,
         budget: AtomicU64::new(options.max_requests),
-        latencies: Mutex::new(Vec::new()),
+        latencies: Mutex::new(Histogram::default()),
         per_route: Mutex::new(BTreeMap::new()),
         failures: Mutex::new(Vec::new()),
         failed: AtomicU64::new(0),
-        created: Mutex::new(Vec::new()),
+        created: AtomicU64::new(0),
+        deleted: AtomicU64::new(0),
     });
     let workers: Vec<_> = (0..options.concurrency)
         .map(|worker| {
@@ -198,147 +312,267 @@ async fn soak(stack: &LocalStack, options: &SoakOptions) -> Result<SoakReport, S
         })
         .collect();
 
-    let warm_up = (options.duration / 10).max(Duration::from_secs(2));
+    let warm_up = (options.duration / 5).max(Duration::from_secs(2));
     tokio::time::sleep(warm_up.min(options.duration)).await;
     let warm = memory(stack).await;
+    let mut memory_series = vec![(started.elapsed().as_secs_f64(), warm.0, warm.1, warm.2)];
+    let every = (options.duration / 10).max(Duration::from_secs(1));
+    while Instant::now() + every < shared.deadline {
+        tokio::time::sleep(every).await;
+        let (gateway, instance, count) = memory(stack).await;
+        memory_series.push((started.elapsed().as_secs_f64(), gateway, instance, count));
+    }
+    let mut left = Vec::with_capacity(workers.len());
     for worker in workers {
-        let _ = worker.await;
+        if let Ok(l) = worker.await {
+            left.push(l);
+        }
     }
     let elapsed = started.elapsed();
     let end = memory(stack).await;
+    memory_series.push((elapsed.as_secs_f64(), end.0, end.1, end.2));
 
-    // Every created note reads back with its title; the list holds each exactly once.
-    let created = shared.created.lock().await.clone();
+    // Every kept note reads back with its last title; deleted ones stay gone; the list holds
+    // each kept note exactly once and nothing else.
+    let kept: Vec<&Kept> = left.iter().flat_map(|l| l.kept.iter()).collect();
     let mut lost = 0;
-    for (id, title) in &created {
-        let got = shared
-            .client
-            .get(format!("{}/notes/{id}", shared.api))
-            .bearer_auth(&shared.token)
-            .send()
-            .await;
-        let ok = match got {
-            Ok(response) if response.status() == reqwest::StatusCode::OK => response
-                .json::<Value>()
-                .await
-                .is_ok_and(|note| note["title"] == title.as_str()),
-            _ => false,
-        };
-        if !ok {
+    for note in &kept {
+        let got = read(&shared, &note.id).await;
+        if !got.is_some_and(|n| n["title"] == note.title.as_str()) {
             lost += 1;
+        }
+    }
+    let mut resurrected = 0;
+    for id in left.iter().flat_map(|l| l.deleted.iter()) {
+        if read(&shared, id).await.is_some() {
+            resurrected += 1;
         }
     }
     let listed = list_all(&shared).await;
     let unique: BTreeSet<&String> = listed.iter().collect();
     let duplicated = listed.len() - unique.len();
-    let wanted: BTreeSet<&String> = created.iter().map(|(id, _)| id).collect();
+    let wanted: BTreeSet<&String> = kept.iter().map(|n| &n.id).collect();
     lost += wanted.difference(&unique).count();
+    resurrected += unique.difference(&wanted).count();
 
-    let mut latencies = shared.latencies.lock().await.clone();
-    latencies.sort_by(f64::total_cmp);
-    let pick = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
+    let latencies = shared.latencies.lock().await.clone();
     Ok(SoakReport {
-        requests: latencies.len() as u64,
+        requests: latencies.count(),
         failures: shared.failed.load(Ordering::SeqCst),
         failure_samples: shared.failures.lock().await.clone(),
         per_route: shared.per_route.lock().await.clone(),
-        latency_ms: (pick(0.5), pick(0.99), pick(1.0)),
+        latency_ms: (
+            latencies.quantile(0.5),
+            latencies.quantile(0.99),
+            latencies.quantile(1.0),
+        ),
         elapsed,
         gateway_rss_kib: (warm.0, end.0),
         instance_rss_kib: (warm.1, end.1),
         instances: (warm.2, end.2),
-        created: created.len(),
+        memory_series,
+        created: shared.created.load(Ordering::SeqCst),
+        deleted: shared.deleted.load(Ordering::SeqCst),
+        kept: kept.len(),
         lost,
         duplicated,
+        resurrected,
     })
 }
 
-/// One client: cycles through the mix until the time or the request budget runs out.
-async fn work(shared: &Shared, worker: usize) {
-    let mut step = worker;
-    let mut mine: Vec<String> = Vec::new();
+/// A note of the soak user, when it reads back with 200.
+async fn read(shared: &Shared, id: &str) -> Option<Value> {
+    let response = shared
+        .client
+        .get(format!("{}/notes/{id}", shared.api))
+        .bearer_auth(&shared.token)
+        .send()
+        .await
+        .ok()?;
+    if response.status() != reqwest::StatusCode::OK {
+        return None;
+    }
+    response.json::<Value>().await.ok()
+}
+
+/// The step of the mix a client takes next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Health,
+    Me,
+    Create,
+    Read,
+    Replace,
+    List,
+    Delete,
+    ReadDeleted,
+}
+
+/// The mix, in order: a client cycles through it from its own offset.
+const MIX: [Step; 8] = [
+    Step::Health,
+    Step::Create,
+    Step::Me,
+    Step::Read,
+    Step::Replace,
+    Step::List,
+    Step::Delete,
+    Step::ReadDeleted,
+];
+
+/// One client: cycles through the mix until the time or the request budget runs out, and
+/// returns the notes it kept and the last ones it deleted.
+async fn work(shared: &Shared, worker: usize) -> Left {
+    let mut left = Left::default();
+    let mut turn = worker;
     while Instant::now() < shared.deadline
         && shared
             .budget
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
     {
-        step += 1;
+        turn += 1;
         let api = &shared.api;
-        let (route, request, expect) = match step % 6 {
-            0 => (
-                "GET /health",
-                shared.client.get(format!("{api}/health")),
-                200,
-            ),
-            1 => ("GET /me", shared.client.get(format!("{api}/me")), 200),
-            2 | 3 => {
-                let title = format!("soak {worker}-{step}");
-                let body =
-                    json!({"title": title, "body": "x".repeat(step % 512), "tags": ["soak"]});
-                let sent = Instant::now();
-                let response = shared
-                    .client
-                    .post(format!("{api}/notes"))
-                    .bearer_auth(&shared.token)
-                    .json(&body)
-                    .send()
-                    .await;
-                let id = match response {
-                    Ok(r) if r.status() == reqwest::StatusCode::CREATED => r
-                        .json::<Value>()
-                        .await
-                        .ok()
-                        .and_then(|n| n["id"].as_str().map(str::to_owned)),
-                    Ok(r) => {
-                        fail(shared, "POST /notes", &format!("status {}", r.status())).await;
-                        None
-                    }
-                    Err(e) => {
-                        fail(shared, "POST /notes", &e.to_string()).await;
-                        None
-                    }
-                };
-                record(shared, "POST /notes", sent).await;
-                if let Some(id) = id {
-                    shared.created.lock().await.push((id.clone(), title));
-                    mine.push(id);
-                }
-                continue;
-            }
-            4 => match mine.last() {
-                Some(id) => (
-                    "GET /notes/{id}",
-                    shared.client.get(format!("{api}/notes/{id}")),
-                    200,
-                ),
-                None => (
-                    "GET /health",
-                    shared.client.get(format!("{api}/health")),
-                    200,
-                ),
-            },
-            _ => (
-                "GET /notes",
-                shared.client.get(format!("{api}/notes?limit=20")),
-                200,
-            ),
-        };
         let sent = Instant::now();
-        match request.bearer_auth(&shared.token).send().await {
-            Ok(response) if response.status().as_u16() == expect => {
-                let _ = response.bytes().await;
+        let (route, outcome) = match MIX[turn % MIX.len()] {
+            Step::Health => (
+                "GET /health",
+                expect(shared.client.get(format!("{api}/health")), 200).await,
+            ),
+            Step::Me => (
+                "GET /me",
+                expect(authed(shared, shared.client.get(format!("{api}/me"))), 200).await,
+            ),
+            Step::List => (
+                "GET /notes",
+                expect(
+                    authed(shared, shared.client.get(format!("{api}/notes?limit=20"))),
+                    200,
+                )
+                .await,
+            ),
+            Step::Create => {
+                let title = format!("soak {worker}-{turn}");
+                let body =
+                    json!({"title": title, "body": "x".repeat(turn % 512), "tags": ["soak"]});
+                let request = authed(shared, shared.client.post(format!("{api}/notes")));
+                let outcome = note(request.json(&body), 201).await;
+                if let Ok((id, etag)) = &outcome {
+                    shared.created.fetch_add(1, Ordering::SeqCst);
+                    left.kept.push_back(Kept {
+                        id: id.clone(),
+                        title,
+                        etag: etag.clone(),
+                    });
+                }
+                ("POST /notes", outcome.map(|_| ()))
             }
-            Ok(response) => fail(shared, route, &format!("status {}", response.status())).await,
-            Err(e) => fail(shared, route, &e.to_string()).await,
+            Step::Read => match left.kept.back() {
+                Some(kept) => (
+                    "GET /notes/{id}",
+                    expect(
+                        authed(
+                            shared,
+                            shared.client.get(format!("{api}/notes/{}", kept.id)),
+                        ),
+                        200,
+                    )
+                    .await,
+                ),
+                None => continue,
+            },
+            Step::Replace => match left.kept.back_mut() {
+                Some(kept) => {
+                    let title = format!("soak {worker}-{turn} replaced");
+                    let body = json!({"title": title, "body": "replaced", "tags": ["soak"]});
+                    let request = authed(
+                        shared,
+                        shared.client.put(format!("{api}/notes/{}", kept.id)),
+                    )
+                    .header("if-match", &kept.etag)
+                    .json(&body);
+                    let outcome = note(request, 200).await;
+                    if let Ok((_, etag)) = &outcome {
+                        kept.title = title;
+                        kept.etag = etag.clone();
+                    }
+                    ("PUT /notes/{id}", outcome.map(|_| ()))
+                }
+                None => continue,
+            },
+            Step::Delete => {
+                if left.kept.len() <= KEEP_PER_CLIENT {
+                    continue;
+                }
+                let Some(oldest) = left.kept.pop_front() else {
+                    continue;
+                };
+                let url = format!("{api}/notes/{}", oldest.id);
+                let outcome = expect(authed(shared, shared.client.delete(url)), 204).await;
+                if outcome.is_ok() {
+                    shared.deleted.fetch_add(1, Ordering::SeqCst);
+                    left.deleted.push_back(oldest.id);
+                    if left.deleted.len() > DELETED_SAMPLE {
+                        left.deleted.pop_front();
+                    }
+                } else {
+                    // Not deleted: it is still the client's, and must still read back.
+                    left.kept.push_front(oldest);
+                }
+                ("DELETE /notes/{id}", outcome)
+            }
+            Step::ReadDeleted => match left.deleted.back() {
+                Some(id) => (
+                    "GET /notes/{id} (deleted)",
+                    expect(
+                        authed(shared, shared.client.get(format!("{api}/notes/{id}"))),
+                        404,
+                    )
+                    .await,
+                ),
+                None => continue,
+            },
+        };
+        if let Err(why) = outcome {
+            fail(shared, route, &why).await;
         }
         record(shared, route, sent).await;
     }
+    left
+}
+
+/// The request with the soak user's token.
+fn authed(shared: &Shared, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    request.bearer_auth(&shared.token)
+}
+
+/// Sends a request and checks its status; the body is read to the end.
+async fn expect(request: reqwest::RequestBuilder, status: u16) -> Result<(), String> {
+    match request.send().await {
+        Ok(response) if response.status().as_u16() == status => {
+            let _ = response.bytes().await;
+            Ok(())
+        }
+        Ok(response) => Err(format!("status {}", response.status())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Sends a request that answers a note with `status`: its id and `ETag`.
+async fn note(request: reqwest::RequestBuilder, status: u16) -> Result<(String, String), String> {
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    if response.status().as_u16() != status {
+        return Err(format!("status {}", response.status()));
+    }
+    let etag = response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or("no ETag")?;
+    let body: Value = response.json().await.map_err(|e| e.to_string())?;
+    let id = body["id"].as_str().ok_or("no id")?.to_owned();
+    Ok((id, etag))
 }
 
 async fn record(shared: &Shared, route: &str, sent: Instant) {
@@ -346,7 +580,7 @@ async fn record(shared: &Shared, route: &str, sent: Instant) {
         .latencies
         .lock()
         .await
-        .push(sent.elapsed().as_secs_f64() * 1000.0);
+        .record(sent.elapsed().as_secs_f64() * 1000.0);
     *shared
         .per_route
         .lock()
@@ -417,17 +651,118 @@ async fn memory(stack: &LocalStack) -> (u64, u64, usize) {
     (gateway, total / (count.max(1) as u64), count)
 }
 
+/// The value at quantile `q` (0.0 to 1.0) of ascending `sorted` values: the nearest rank,
+/// `sorted[round((n - 1) * q)]`; 0 for no values. Shared with `crates/bench`.
+#[must_use]
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let last = sorted.len().saturating_sub(1) as f64;
+    sorted
+        .get((last * q.clamp(0.0, 1.0)).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
 /// `VmRSS` of a process from `/proc` (0 where that is unavailable).
 #[must_use]
 pub fn process_rss_kib(pid: u32) -> u64 {
+    process_status_kib(pid, "VmRSS")
+}
+
+/// A KiB field of `/proc/<pid>/status`, e.g. `VmRSS` or `VmHWM` (the peak RSS); 0 where that
+/// is unavailable.
+#[must_use]
+pub fn process_status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
                 .and_then(|v| v.split_whitespace().next())
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod soak_tests {
+    use super::*;
+
+    #[test]
+    fn histogram_quantiles_are_within_a_bucket() {
+        let mut histogram = Histogram::default();
+        assert!(histogram.quantile(0.5).abs() < f64::EPSILON, "empty is 0");
+        // 1..=1000 ms, once each: the nearest ranks are 1 + round(999 q), so the median is the
+        // 501st value, p99 the 990th; the maximum is exact.
+        for ms in 1..=1000 {
+            histogram.record(f64::from(ms));
+        }
+        assert_eq!(histogram.count(), 1000);
+        for (q, want) in [(0.0, 1.0), (0.5, 501.0), (0.99, 990.0)] {
+            let got = histogram.quantile(q);
+            assert!(
+                got >= want && got <= want * BUCKET_GROWTH * BUCKET_GROWTH,
+                "q{q}: {got} ms for {want} ms"
+            );
+        }
+        assert!((histogram.quantile(1.0) - 1000.0).abs() < f64::EPSILON);
+        // Sub-microsecond and absurd values land in the first and last bucket.
+        histogram.record(0.0);
+        histogram.record(1e12);
+        assert_eq!(histogram.count(), 1002);
+        assert!((histogram.quantile(1.0) - 1e12).abs() < 1.0);
+        assert_eq!(histogram.counts.len(), BUCKETS, "the histogram never grows");
+    }
+
+    #[test]
+    fn a_report_passes_only_when_every_bar_is_met() {
+        let good = SoakReport {
+            requests: 100,
+            gateway_rss_kib: (1000, 1100),
+            instance_rss_kib: (1000, 900),
+            created: 10,
+            deleted: 6,
+            kept: 4,
+            ..SoakReport::default()
+        };
+        assert!(good.passed());
+        let options = SoakOptions {
+            concurrency: 2,
+            duration: Duration::from_secs(1),
+            max_requests: 100,
+        };
+        let text = good.render(&options);
+        assert!(text.contains("| notes created / deleted / kept at the end | 10 / 6 / 4 |"));
+        assert!(text.contains("| notes lost / duplicated / resurrected | 0 / 0 / 0 |"));
+        assert!(text.contains("| result | PASS |"));
+        for bad in [
+            SoakReport {
+                failures: 1,
+                ..good.clone()
+            },
+            SoakReport {
+                lost: 1,
+                ..good.clone()
+            },
+            SoakReport {
+                duplicated: 1,
+                ..good.clone()
+            },
+            SoakReport {
+                resurrected: 1,
+                ..good.clone()
+            },
+            SoakReport {
+                gateway_rss_kib: (1000, 1101),
+                ..good.clone()
+            },
+            SoakReport {
+                instance_rss_kib: (1000, 1200),
+                ..good.clone()
+            },
+        ] {
+            assert!(!bad.passed(), "{bad:?} passed");
+            assert!(bad.render(&options).contains("| result | FAIL |"));
+        }
+    }
 }

@@ -43,8 +43,9 @@ enum Cmd {
     /// Print tokens for a confirmed local user as JSON (an admin path, no password needed).
     Token(TokenArgs),
     /// A bounded load run against a fresh local stack (its own state dir and ports): mixed
-    /// routes, then every created note read back. Exits 1 when a request failed, a note was
-    /// lost or duplicated, or memory grew more than 10 % after the warm-up.
+    /// routes over notes each client creates, replaces and deletes, then every kept note read
+    /// back. Exits 1 when a request failed, a note was lost, duplicated or resurrected, or
+    /// memory grew more than 10 % after the warm-up.
     Soak(SoakArgs),
 }
 
