@@ -10,12 +10,16 @@
 //! - [`moto`]: the local AWS (moto server) on a loopback port;
 //! - [`package`]: `cargo xtask package`, deterministic Lambda zips;
 //! - [`secrets`]: the scan of the test run's logs for tokens, client secrets and AWS keys;
-//! - [`test_cmd`]: `cargo xtask test`, the whole gate.
+//! - [`fuzz`]: `cargo xtask fuzz`, the cargo-fuzz targets of `fuzz/`, bounded in time;
+//! - [`test_cmd`]: `cargo xtask test`, the whole gate;
+//! - [`bench`]: `cargo xtask bench`, builds then runs `crates/bench` (BENCHMARKS.md).
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod debtool;
 pub mod dev;
+pub mod fuzz;
 pub mod moto;
 pub mod package;
 pub mod pytool;

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use xtask::bench::{self, BenchOptions};
 use xtask::dev::{self, DevOptions};
+use xtask::fuzz::{self, FuzzError, FuzzOptions};
 use xtask::package::{self, Arch, PackageError, PackageOptions};
 use xtask::routes::{self, TFVARS_PATH};
 use xtask::test_cmd::{self, TestError, TestOptions};
@@ -54,6 +56,28 @@ enum Cmd {
     /// A bounded load run against the local stack with the real binaries (default: 64 clients
     /// for 60 s; `cargo xtask soak -- --help` for options); fails when anything is lost.
     Soak(Forwarded),
+    /// Measure sizes, cold starts, warm latency and throughput, memory, JWT verification and
+    /// deploys on this machine; write BENCHMARKS.md and docs/bench/bench.svg.
+    ///
+    /// Builds first (release function binaries, arm64 zips, awslambdaric and moto into
+    /// .tools/, the criterion benchmark, crates/bench), starts moto server, then runs
+    /// crates/bench. A full run measures for about 4 minutes (10 or more the first time, while
+    /// `cargo lambda watch` compiles the functions); `--quick` finishes in under 2 minutes
+    /// after those builds. Aims that are missed are reported, not failures.
+    Bench(BenchArgs),
+    /// Fuzz the untrusted parsers: the cargo-fuzz targets of fuzz/, each for a bounded time.
+    ///
+    /// Installs cargo-fuzz into .tools/cargo-fuzz (pinned; first run only), builds every target
+    /// once with `cargo fuzz build -O -a -s none` (release with debug assertions, no sanitizer:
+    /// the pinned stable toolchain is enough) into target/fuzz, then runs each target's libFuzzer
+    /// for --time seconds over its corpus target/fuzz/corpus/<target> (kept between runs) and
+    /// the committed seeds fuzz/seeds/<target>, --jobs targets at a time, with at most 2048 MB of
+    /// memory, 10 s per input and a per-target input size limit. Prints executions, coverage and
+    /// corpus size per target. A crash (panic, failed assertion, timeout, out-of-memory) fails
+    /// the command and names the input saved in target/fuzz/artifacts/<target>/ and the command
+    /// that reproduces it. Targets: claims_from_event, jwt_parse, note_id_cursor, note_json.
+    /// `cargo xtask test` runs every target for 30 s, built with --dev.
+    Fuzz(FuzzArgs),
     /// Package, upload and roll out the functions (`cargo xtask deploy --help` for its flags).
     ///
     /// Runs the `xtask-aws` binary of crates/deploy, which holds the AWS SDK, so that xtask
@@ -118,6 +142,19 @@ struct RoutesArgs {
 }
 
 #[derive(Debug, Args)]
+struct BenchArgs {
+    /// Fewer cold starts (20 for `me` and the Python handler, 5 for the others), 3 s warm
+    /// runs, no `cargo lambda watch`, no all-changed deploy: under 2 minutes after the builds.
+    /// The report says it was a quick run.
+    #[arg(long)]
+    quick: bool,
+    /// Options for crates/bench after `--` (`cargo xtask bench -- --help`), e.g.
+    /// `--out FILE`.
+    #[arg(last = true, value_name = "BENCH_ARGS")]
+    bench_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 struct TestArgs {
     /// Skip `cargo fmt --check` and `cargo clippy`.
     #[arg(long)]
@@ -125,6 +162,23 @@ struct TestArgs {
     /// Extra arguments for `cargo test` (after `--`).
     #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
     cargo_test_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct FuzzArgs {
+    /// Seconds each target runs (libFuzzer's -max_total_time).
+    #[arg(long, value_name = "SECS", default_value_t = fuzz::DEFAULT_SECONDS)]
+    time: u64,
+    /// How many targets run at once, each a process on one core.
+    #[arg(long, value_name = "N", default_value_t = fuzz::DEFAULT_JOBS, value_parser = jobs)]
+    jobs: usize,
+    /// The targets to run (default: all of them).
+    #[arg(value_name = "TARGET")]
+    targets: Vec<String>,
+    /// Build unoptimised (`cargo fuzz build --dev`), as the gate does: about a third of the
+    /// build time from scratch, far fewer executions per second.
+    #[arg(long)]
+    dev: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +212,10 @@ enum Error {
     Package(#[from] PackageError),
     #[error(transparent)]
     Dev(#[from] dev::DevError),
+    #[error(transparent)]
+    Fuzz(#[from] FuzzError),
+    #[error(transparent)]
+    Bench(#[from] bench::BenchError),
     #[error("could not run `{command}`: {source}")]
     Spawn {
         command: String,
@@ -185,6 +243,15 @@ fn main() -> ExitCode {
         Cmd::Rollback(args) => forward(&root, "rollback", args),
         Cmd::Dev(args) => dev_cmd(&root, args),
         Cmd::Soak(args) => soak_cmd(&root, &args),
+        Cmd::Fuzz(args) => fuzz_cmd(&root, args),
+        Cmd::Bench(args) => bench::run(
+            &root,
+            &BenchOptions {
+                quick: args.quick,
+                bench_args: args.bench_args,
+            },
+        )
+        .map_err(Error::from),
         Cmd::Token(args) if args.args.iter().any(|a| a == "--local") => {
             let rest: Vec<&String> = args.args.iter().filter(|a| *a != "--local").collect();
             run_status(
@@ -294,6 +361,32 @@ fn run_status(command: &mut std::process::Command, what: &str) -> Result<ExitCod
         source,
     })?;
     Ok(test_cmd::exit_code(status))
+}
+
+/// `cargo xtask fuzz`: every chosen target for `--time` seconds; fails on any crash.
+fn fuzz_cmd(root: &std::path::Path, args: FuzzArgs) -> Result<ExitCode, Error> {
+    let report = fuzz::run(
+        root,
+        &FuzzOptions {
+            seconds: args.time,
+            jobs: args.jobs,
+            targets: args.targets,
+            optimized: !args.dev,
+        },
+    )?;
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `--jobs`: a whole number from 1 to 64.
+fn jobs(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(format!("{value:?} is not a number of jobs from 1 to 64")),
+    }
 }
 
 /// `cargo xtask soak`: builds the functions in release, then runs `local-aws soak` on them.

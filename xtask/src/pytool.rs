@@ -56,6 +56,14 @@ pub const SCHEMATHESIS: PyTool = PyTool {
     program: "st",
 };
 
+/// awslambdaric: AWS's Python runtime interface client, which `cargo xtask bench` runs the
+/// Python `GET /me` handler with (a manylinux wheel, no compiler needed on x86_64 and arm64).
+pub const AWSLAMBDARIC: PyTool = PyTool {
+    name: "awslambdaric",
+    requirement: "awslambdaric==4.2.2",
+    program: "python",
+};
+
 /// Why a tool could not be installed.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
@@ -259,7 +267,7 @@ mod tests {
 
     #[test]
     fn every_tool_is_pinned_and_named_once() {
-        let tools = [MOTO, CHECKOV, CARGO_LAMBDA];
+        let tools = [MOTO, CHECKOV, CARGO_LAMBDA, AWSLAMBDARIC];
         for tool in tools {
             assert!(tool.requirement.contains("=="), "{tool:?} is not pinned");
         }

@@ -3,7 +3,8 @@
 //! (`cargo fmt --check`, `cargo clippy`, `terraform fmt -check`, checkov, zizmor), packages the functions
 //! (`cargo xtask package`, which the IaC apply test uploads), builds the function binaries (the
 //! local stack's end-to-end tests run them), runs `cargo test --workspace --all-features`
-//! against moto, stops it, and prints a timed summary.
+//! against moto, stops it, runs the fuzz targets of `fuzz/` for 30 s each (`crate::fuzz`; not
+//! when packages are picked), scans the logs for secrets, and prints a timed summary.
 
 use std::fmt;
 use std::io;
@@ -374,6 +375,30 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
     drop(moto);
     if !status.success() {
         return Ok(exit_code(status));
+    }
+
+    // The fuzz targets of fuzz/, 30 s each (crate::fuzz); whole-workspace runs only.
+    let name = crate::fuzz::gate_step_name();
+    if picked_packages(&options.cargo_test_args).is_none() {
+        let started = Instant::now();
+        match crate::fuzz::gate_run(root) {
+            Ok(report) if report.passed() => steps.record(name, Outcome::Ok, started),
+            Ok(_) => {
+                steps.record(name, Outcome::Failed(Some(1)), started);
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(error) => {
+                eprintln!("xtask: {error}");
+                steps.record(name, Outcome::Failed(None), started);
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    } else {
+        steps.record(
+            format!("{name} (packages picked)"),
+            Outcome::Skipped,
+            Instant::now(),
+        );
     }
 
     // Nothing secret in what the run logged: the functions' logs and moto's request log.

@@ -10,7 +10,9 @@
 //! `{"message":"Unauthorized"}` with `www-authenticate`), carrying one of the route's scopes if
 //! it has any (else 403 `{"message":"Forbidden"}`); the function gets the event with the claims
 //! as strings; a function error or crash is 500 `{"message":"Internal Server Error"}`, a timeout
-//! or throttle 503 `{"message":"Service Unavailable"}`. One log line per request.
+//! or throttle 503 `{"message":"Service Unavailable"}`. A request whose `Host` (with
+//! `X-Forwarded-Proto` and the path) is no URL is 400 `{"message":"Bad Request"}`: the
+//! function's `lambda_http` would panic on its event. One log line per request.
 //! `GET /openapi.json` answers the workspace's committed `openapi.json`, before routes and auth.
 
 use std::net::SocketAddr;
@@ -48,6 +50,41 @@ fn head_size(parts: &http::request::Parts) -> usize {
     let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     let line = parts.method.as_str().len() + 1 + target + 1 + "HTTP/1.1".len();
     line + parts.headers.values().map(HeaderValue::len).sum::<usize>()
+}
+
+/// Whether the function can read the event made of this request: `lambda_http` builds the
+/// request's URL from the `Host` header, `X-Forwarded-Proto` (else `https`) and the path, each
+/// header's repeated values joined with commas as in the event, and panics when that is not a
+/// URL (lambda_http 1.3 unwraps the parse in `build_request_uri`). So a malformed `Host` (or
+/// an empty one with the path `/`), or a scheme that is none, would crash the function: API
+/// Gateway never forwards such a request, and here it is a 400 before any function runs. Found
+/// by the `claims_from_event` fuzz target (docs/hardening.md, "Fuzzing").
+fn forms_request_url(headers: &http::HeaderMap, raw_path: &str) -> bool {
+    let joined = |name: http::header::HeaderName| -> Option<Result<String, ()>> {
+        let values: Result<Vec<&str>, _> = headers
+            .get_all(&name)
+            .iter()
+            .map(HeaderValue::to_str)
+            .collect();
+        match values {
+            Ok(values) if values.is_empty() => None,
+            Ok(values) => Some(Ok(values.join(","))),
+            Err(_) => Some(Err(())),
+        }
+    };
+    // Without `Host`, lambda_http takes the event's `domainName`, which is then empty. When
+    // `Host` is not visible ASCII, it takes `domainName` too (the header, lossily decoded):
+    // refused rather than guessed.
+    let host = match joined(http::header::HOST) {
+        None => String::new(),
+        Some(Ok(host)) => host,
+        Some(Err(())) => return false,
+    };
+    let scheme = match joined(http::header::HeaderName::from_static("x-forwarded-proto")) {
+        Some(Ok(scheme)) => scheme,
+        None | Some(Err(())) => "https".to_owned(),
+    };
+    reqwest::Url::parse(&format!("{scheme}://{host}{raw_path}")).is_ok()
 }
 
 /// An oversized body is still read (and dropped) up to this size, so that the client, still
@@ -270,6 +307,10 @@ async fn serve(
         None
     };
 
+    if !forms_request_url(&parts.headers, raw_path) {
+        return aws_error(StatusCode::BAD_REQUEST, "Bad Request");
+    }
+
     let protocol = format!("{:?}", parts.version);
     let request = event::Request {
         method,
@@ -427,6 +468,43 @@ mod tests {
     use super::*;
 
     use crate::event::tests::headers;
+
+    #[test]
+    fn only_requests_that_form_a_url_reach_a_function() {
+        fn check(pairs: &[(&str, &str)], path: &str, expected: bool) {
+            assert_eq!(
+                forms_request_url(&headers(pairs), path),
+                expected,
+                "{pairs:?} {path}"
+            );
+        }
+        check(&[("host", "127.0.0.1:3001")], "/notes", true);
+        check(&[("host", "localhost")], "/notes/01J%2F..", true);
+        check(
+            &[("host", "api.example"), ("x-forwarded-proto", "http")],
+            "/",
+            true,
+        );
+        // What the claims_from_event fuzz target found lambda_http panicking on.
+        check(&[("host", "abcdef1234>execute-api.example")], "/me", false);
+        // An empty host makes `https:///me`, which a URL parser reads as `https://me/`; with
+        // the path `/` it is no URL.
+        check(&[], "/me", true);
+        check(&[], "/", false);
+        check(&[("host", "")], "/", false);
+        check(&[("host", "a b")], "/me", false);
+        check(&[("host", "h"), ("x-forwarded-proto", "a b")], "/me", false);
+        check(
+            &[
+                ("host", "h"),
+                ("x-forwarded-proto", "http"),
+                ("x-forwarded-proto", "https"),
+            ],
+            "/me",
+            false,
+        );
+        check(&[("host", "[::1")], "/me", false);
+    }
 
     #[test]
     fn the_token_comes_from_one_authorization_header() {

@@ -72,6 +72,27 @@ impl KeyStore {
         self.fetch_locked().await
     }
 
+    /// Installs the keys of a JWKS document held in memory as if it had just been fetched
+    /// (which restarts the refetch interval); returns the number of usable keys.
+    pub(super) fn install(&self, document: &[u8]) -> Result<usize, JwksError> {
+        if document.len() > MAX_JWKS_BYTES {
+            return Err(JwksError::TooLarge {
+                url: self.url.clone(),
+                limit: MAX_JWKS_BYTES,
+            });
+        }
+        let keys = parse_jwks(document).map_err(|source| JwksError::Parse {
+            url: self.url.clone(),
+            source,
+        })?;
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.last_fetch = Some(Instant::now());
+        state.last_error = None;
+        let count = keys.len();
+        state.keys = keys;
+        Ok(count)
+    }
+
     fn cached(&self, kid: &str) -> Option<DecodingKey> {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
         state.keys.get(kid).cloned()

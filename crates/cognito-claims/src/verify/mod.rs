@@ -139,6 +139,21 @@ impl JwtVerifier {
         self.inner.keys.refresh().await
     }
 
+    /// Installs the keys of a JWKS document held in memory (read from a file, or built by a
+    /// test) as if it had just been fetched from the JWKS URL. Returns how many usable RS256
+    /// keys it holds.
+    ///
+    /// Until [`VerifierConfig::jwks_refetch_interval`] has passed, a token naming another `kid`
+    /// is rejected with [`VerifyError::UnknownKeyId`] without a fetch; with a long interval the
+    /// verifier never touches the network (offline use, tests, the fuzz targets in `fuzz/`).
+    ///
+    /// # Errors
+    /// [`JwksError::TooLarge`] or [`JwksError::Parse`] when the document is not a usable key
+    /// set; the previous keys stay in use.
+    pub fn install_keys(&self, document: &[u8]) -> Result<usize, JwksError> {
+        self.inner.keys.install(document)
+    }
+
     /// Checks `token` (the bare JWT, without a `Bearer ` prefix) as described in the
     /// [module documentation](self).
     ///
@@ -467,6 +482,81 @@ mod tests {
             &format!("{rs256}.{long}.sig"),
             Err("the token is not a well-formed JWT"),
         );
+    }
+
+    /// A token for `claims` whose header names `kid`, RS256-signed with `pair`.
+    fn signed(pair: &aws_lc_rs::rsa::KeyPair, kid: &str, claims: &Value) -> String {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::signature::RSA_PKCS1_SHA256;
+        let header = serde_json::json!({ "alg": "RS256", "kid": kid });
+        let input = format!(
+            "{}.{}",
+            encode(&header.to_string()),
+            encode(&claims.to_string())
+        );
+        let mut signature = vec![0; pair.public_modulus_len()];
+        pair.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            input.as_bytes(),
+            &mut signature,
+        )
+        .expect("RS256 signing");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    #[tokio::test]
+    async fn installed_keys_are_used_without_fetching() {
+        use aws_lc_rs::rsa::{KeyPair, KeySize};
+        use aws_lc_rs::signature::KeyPair as _;
+        let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
+        let public = pair.public_key();
+        let jwks = serde_json::json!({ "keys": [{
+            "kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+        }]});
+        // Nothing listens on port 1: a fetch would fail, and the error would say so (503).
+        let mut config = VerifierConfig::new("https://issuer.example", ["client"]);
+        config.jwks_url = Some("http://127.0.0.1:1/.well-known/jwks.json".into());
+        config.jwks_refetch_interval = std::time::Duration::from_secs(3600);
+        let verifier = JwtVerifier::new(config).expect("a valid configuration");
+        let installed = verifier.install_keys(jwks.to_string().as_bytes());
+        assert_eq!(installed.ok(), Some(1));
+
+        let claims = serde_json::json!({
+            "iss": "https://issuer.example", "sub": "user-1", "token_use": "id",
+            "aud": "client", "exp": now_secs() + 600,
+        });
+        let token = signed(&pair, "k1", &claims);
+        let verified = verifier
+            .verify(&token)
+            .await
+            .map(|v| (v.kid, v.cognito.sub));
+        assert_eq!(
+            verified.map_err(|e| e.to_string()),
+            Ok(("k1".to_owned(), "user-1".to_owned()))
+        );
+        // An unknown kid is rejected without a fetch (which would be KeysUnavailable).
+        let other = verifier.verify(&signed(&pair, "k2", &claims)).await;
+        assert!(matches!(other, Err(VerifyError::UnknownKeyId)), "{other:?}");
+
+        // A document that is no key set is an error, and the installed keys stay.
+        let too_large = vec![b' '; jwks::MAX_JWKS_BYTES + 1];
+        for document in [&b"{}"[..], b"not json", &too_large] {
+            let got = verifier.install_keys(document);
+            assert!(
+                matches!(
+                    got,
+                    Err(JwksError::Parse { .. } | JwksError::TooLarge { .. })
+                ),
+                "{got:?}"
+            );
+        }
+        assert!(verifier.verify(&token).await.is_ok());
+        assert_eq!(verifier.install_keys(br#"{"keys": []}"#).ok(), Some(0));
+        let gone = verifier.verify(&token).await;
+        assert!(matches!(gone, Err(VerifyError::UnknownKeyId)), "{gone:?}");
     }
 
     #[test]

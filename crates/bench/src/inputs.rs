@@ -1,0 +1,186 @@
+//! What the bench reads from disk rather than measures with a clock: file sizes, whether a
+//! function links the AWS SDK, criterion's estimates, and a description of the machine.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::model::{JwtRow, SizeRow};
+
+/// Sizes of `function`'s arm64 zip (`<lambda_dir>/<function>/bootstrap.zip`) and x86_64
+/// binary (`<bin_dir>/<function>`), and whether its crate (`<functions_dir>/<function>`)
+/// depends on `notes` (whose S3 store brings the AWS SDK).
+#[must_use]
+pub fn size_row(
+    function: &str,
+    lambda_dir: &Path,
+    bin_dir: &Path,
+    functions_dir: &Path,
+) -> SizeRow {
+    let size = |path: &Path| std::fs::metadata(path).ok().map(|m| m.len());
+    let manifest = std::fs::read_to_string(functions_dir.join(function).join("Cargo.toml"))
+        .unwrap_or_default();
+    SizeRow {
+        function: function.to_owned(),
+        arm64_zip: size(&lambda_dir.join(function).join("bootstrap.zip")),
+        x86_64_binary: size(&bin_dir.join(function)),
+        with_sdk: depends_on(&manifest, "notes"),
+    }
+}
+
+/// Whether a `Cargo.toml`'s `[dependencies]` table names `krate`.
+#[must_use]
+pub fn depends_on(manifest: &str, krate: &str) -> bool {
+    let mut in_dependencies = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]";
+            continue;
+        }
+        if in_dependencies {
+            let name = line
+                .split(['=', '.', ' '])
+                .next()
+                .unwrap_or_default()
+                .trim_matches('"');
+            if name == krate {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Criterion's estimates for benchmark `id` under `criterion_dir`
+/// (`<dir>/<id>/new/estimates.json`): the mean and its confidence interval.
+///
+/// # Errors
+/// When the file is missing or not criterion's shape.
+pub fn criterion_estimate(criterion_dir: &Path, id: &str) -> Result<JwtRow, String> {
+    let path = criterion_dir.join(id).join("new").join("estimates.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_estimates(id, &text)
+        .ok_or_else(|| format!("{}: not criterion's estimates", path.display()))
+}
+
+/// Parses criterion's `estimates.json`.
+#[must_use]
+pub fn parse_estimates(id: &str, text: &str) -> Option<JwtRow> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let mean = &value["mean"];
+    let ci = &mean["confidence_interval"];
+    Some(JwtRow {
+        benchmark: id.to_owned(),
+        mean_ns: mean["point_estimate"].as_f64()?,
+        mean_ci_ns: (ci["lower_bound"].as_f64()?, ci["upper_bound"].as_f64()?),
+    })
+}
+
+/// `CPU model, N cores, M GiB` from `/proc`.
+#[must_use]
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU", |(_, m)| m.trim())
+        .to_owned();
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    format!(
+        "{model}, {cores} cores, {:.0} GiB, {} {}",
+        mem_kib as f64 / 1024.0 / 1024.0,
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// The output of a command's first line, or `unknown`.
+#[must_use]
+pub fn command_line(program: &str, args: &[&str], dir: &Path) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_are_read_from_the_dependencies_table_only() {
+        let manifest = r#"
+[package]
+name = "create-note"
+
+[dependencies]
+cognito-claims.workspace = true
+notes.workspace = true
+
+[dev-dependencies]
+notes-extra = "1"
+"#;
+        assert!(depends_on(manifest, "notes"));
+        assert!(depends_on(manifest, "cognito-claims"));
+        assert!(!depends_on(manifest, "notes-extra"));
+        let me = "[dependencies]\nhttp-api = { workspace = true }\n\n[dev-dependencies]\nnotes = \"1\"\n";
+        assert!(!depends_on(me, "notes"));
+        assert!(depends_on("[dependencies]\n\"notes\" = \"1\"\n", "notes"));
+    }
+
+    #[test]
+    fn criterion_estimates() {
+        let text = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":24900.5,"upper_bound":25100.0},"point_estimate":25000.0,"standard_error":50.0},"median":{}}"#;
+        let row = parse_estimates("verify_id_token", text);
+        let Some(row) = row else {
+            panic!("not parsed");
+        };
+        assert_eq!(row.mean_ns, 25_000.0);
+        assert_eq!(row.mean_ci_ns, (24_900.5, 25_100.0));
+        assert_eq!(row.per_second(), 40_000.0);
+        assert_eq!(parse_estimates("x", "{}"), None);
+        assert_eq!(parse_estimates("x", "not json"), None);
+    }
+
+    #[test]
+    fn sizes_of_missing_files_are_none() {
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("tempdir: {e}"),
+        };
+        let fdir = dir.path().join("functions/me");
+        let written = std::fs::create_dir_all(&fdir)
+            .and_then(|()| {
+                std::fs::write(fdir.join("Cargo.toml"), "[dependencies]\nnotes = \"1\"\n")
+            })
+            .and_then(|()| std::fs::create_dir_all(dir.path().join("lambda/me")))
+            .and_then(|()| std::fs::write(dir.path().join("lambda/me/bootstrap.zip"), [0; 10]));
+        assert!(written.is_ok(), "{written:?}");
+        let row = size_row(
+            "me",
+            &dir.path().join("lambda"),
+            &dir.path().join("release"),
+            &dir.path().join("functions"),
+        );
+        assert_eq!(row.arm64_zip, Some(10));
+        assert_eq!(row.x86_64_binary, None);
+        assert!(row.with_sdk);
+    }
+}
