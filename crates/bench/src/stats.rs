@@ -3,6 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The value at quantile `q` (0.0 to 1.0) of ascending `sorted` values: the nearest rank,
+/// `sorted[round((n - 1) * q)]`; 0 for no values.
+#[must_use]
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let last = sorted.len().saturating_sub(1) as f64;
+    sorted
+        .get((last * q.clamp(0.0, 1.0)).round() as usize)
+        .copied()
+        .unwrap_or_default()
+}
+
 /// The usual figures of a set of samples (milliseconds or seconds, as given).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -33,7 +44,7 @@ impl Summary {
         if n == 0 {
             return Self::default();
         }
-        let at = |q: f64| local_aws::soak::percentile(&sorted, q);
+        let at = |q: f64| percentile(&sorted, q);
         Self {
             n,
             min: sorted[0],

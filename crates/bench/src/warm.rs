@@ -97,7 +97,7 @@ pub async fn run(client: &reqwest::Client, request: &Request, load: Load) -> War
     let seconds = load.duration.as_secs_f64();
     let mut tally = tally.lock().await;
     tally.latencies.sort_by(f64::total_cmp);
-    let at = |q| local_aws::soak::percentile(&tally.latencies, q);
+    let at = |q| crate::stats::percentile(&tally.latencies, q);
     WarmRow {
         concurrency: load.concurrency,
         requests: tally.latencies.len() as u64,

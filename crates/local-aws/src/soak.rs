@@ -651,17 +651,6 @@ async fn memory(stack: &LocalStack) -> (u64, u64, usize) {
     (gateway, total / (count.max(1) as u64), count)
 }
 
-/// The value at quantile `q` (0.0 to 1.0) of ascending `sorted` values: the nearest rank,
-/// `sorted[round((n - 1) * q)]`; 0 for no values. Shared with `crates/bench`.
-#[must_use]
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let last = sorted.len().saturating_sub(1) as f64;
-    sorted
-        .get((last * q.clamp(0.0, 1.0)).round() as usize)
-        .copied()
-        .unwrap_or_default()
-}
-
 /// `VmRSS` of a process from `/proc` (0 where that is unavailable).
 #[must_use]
 pub fn process_rss_kib(pid: u32) -> u64 {
