@@ -54,9 +54,13 @@ struct SoakArgs {
     /// Concurrent clients.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: u16,
-    /// How long to load, in seconds.
+    /// How long to load after the warm-up, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     duration: u64,
+    /// The warm-up, with the same load: invocations per function instance before memory is
+    /// first measured (at most 300 s). An instance's heap takes a few hundred to settle.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    warm_up: u64,
     /// The most requests in all.
     #[arg(long, value_name = "N", default_value_t = 5_000_000)]
     max_requests: u64,
@@ -433,11 +437,14 @@ async fn soak(args: SoakArgs) -> Result<(), String> {
     let options = local_aws::soak::SoakOptions {
         concurrency: usize::from(args.concurrency),
         duration: Duration::from_secs(args.duration),
+        warm_up_invocations: args.warm_up,
         max_requests: args.max_requests,
     };
     eprintln!(
-        "soak: {} clients for {} s against the real binaries in {} (state in {})",
+        "soak: {} clients, a warm-up of {} invocations per instance, then {} s, against the real \
+         binaries in {} (state in {})",
         options.concurrency,
+        args.warm_up,
         args.duration,
         args.bin_dir.display(),
         state.display()
