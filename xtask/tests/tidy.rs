@@ -10,11 +10,13 @@ use xtask::workspace::{self, TfvarsStatus};
 /// does not match itself.
 const FORBIDDEN: [&str; 2] = [concat!("#[", "ignore"), concat!("#[", "should_panic")];
 
-/// Directories never scanned: build output, tool installs, VCS data, anything hidden.
+/// Directories never scanned: build output, tool installs, VCS data, anything hidden, and
+/// `patches/` (third-party crates as published, with a change each; their own unit tests are
+/// never built here, see `patches/lambda_runtime/README.md`).
 fn skipped(dir: &Path) -> bool {
-    dir.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.') || n == "target" || n == "node_modules")
+    dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n.starts_with('.') || n == "target" || n == "node_modules" || n == "patches"
+    })
 }
 
 /// Every `.rs` file under `dir`, recursively, in a stable order.
