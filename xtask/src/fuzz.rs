@@ -350,11 +350,13 @@ pub fn ensure_cargo_fuzz(root: &Path) -> Result<bool, FuzzError> {
     Ok(true)
 }
 
-/// `cargo install --locked --force --root .tools/cargo-fuzz cargo-fuzz --version …`.
+/// `cargo install --locked --debug --force --root .tools/cargo-fuzz cargo-fuzz --version …`.
+/// Unoptimised (`--debug`): it only runs cargo, and it builds in about two thirds of the time
+/// (28 s against 43 s here), which counts on every clean CI run.
 pub fn install_command(root: &Path) -> Command {
     let mut command = Command::new(workspace::cargo());
     command
-        .args(["install", "--locked", "--force", "--root"])
+        .args(["install", "--locked", "--debug", "--force", "--root"])
         .arg(tool_dir(root))
         .args(["cargo-fuzz", "--version", CARGO_FUZZ])
         .current_dir(root);
@@ -917,7 +919,7 @@ stat::peak_rss_mb:              31
         let install = describe(&install_command(root));
         assert!(
             install.ends_with(
-                "install --locked --force --root /repo/.tools/cargo-fuzz cargo-fuzz --version 0.13.2"
+                "install --locked --debug --force --root /repo/.tools/cargo-fuzz cargo-fuzz --version 0.13.2"
             ),
             "{install}"
         );
