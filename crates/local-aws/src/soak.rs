@@ -144,9 +144,7 @@ impl SoakReport {
             if self.passed() { "PASS" } else { "FAIL" },
         )
     }
-}
 
-impl SoakReport {
     /// The warm-up, for the report: how long, how many requests, and why it ended.
     fn warm_up_text(&self, options: &SoakOptions) -> String {
         let (took, requests) = self.warm_up;
@@ -280,6 +278,13 @@ struct Shared {
     deleted: AtomicU64,
 }
 
+impl Shared {
+    /// Whether the clients will still be running `ahead` from now.
+    fn running_after(&self, ahead: Duration) -> bool {
+        millis(self.started.elapsed() + ahead) < self.stop_at_ms.load(Ordering::SeqCst)
+    }
+}
+
 /// A note a client keeps: its id, its last title and `ETag`.
 #[derive(Clone, Debug)]
 struct Kept {
@@ -355,24 +360,23 @@ async fn soak(stack: &LocalStack, options: &SoakOptions) -> Result<SoakReport, S
         .collect();
 
     // The warm-up: until the mean instance has served enough invocations, checked each second.
-    let (warm, warmed) = loop {
+    let (warm, warmed, warm_up) = loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let now = memory(stack).await;
         let sent = shared.latencies.lock().await.count();
-        let enough = now.2 > 0 && sent >= options.warm_up_invocations * now.2 as u64;
+        let enough = now.2 > 0 && sent >= options.warm_up_invocations.saturating_mul(now.2 as u64);
         let out_of_budget = shared.budget.load(Ordering::SeqCst) == 0;
-        if enough || out_of_budget || started.elapsed() >= WARM_UP_LIMIT {
-            break (now, enough);
+        let took = started.elapsed();
+        if enough || out_of_budget || took >= WARM_UP_LIMIT {
+            break (now, enough, (took, sent));
         }
     };
-    let warm_up = (started.elapsed(), shared.latencies.lock().await.count());
     shared
         .stop_at_ms
         .store(millis(warm_up.0 + options.duration), Ordering::SeqCst);
-    let deadline = started + warm_up.0 + options.duration;
     let mut memory_series = vec![(started.elapsed().as_secs_f64(), warm.0, warm.1, warm.2)];
     let every = (options.duration / 10).max(Duration::from_secs(1));
-    while Instant::now() + every < deadline {
+    while shared.running_after(every) {
         tokio::time::sleep(every).await;
         let (gateway, instance, count) = memory(stack).await;
         memory_series.push((started.elapsed().as_secs_f64(), gateway, instance, count));
@@ -487,7 +491,7 @@ const MIX: [Step; 8] = [
 async fn work(shared: &Shared, worker: usize) -> Left {
     let mut left = Left::default();
     let mut turn = worker;
-    while millis(shared.started.elapsed()) < shared.stop_at_ms.load(Ordering::SeqCst)
+    while shared.running_after(Duration::ZERO)
         && shared
             .budget
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
