@@ -106,18 +106,34 @@ impl CognitoClaims {
     /// authorizer supplied one, its list of scopes.
     ///
     /// Scopes come from `scopes` when it is present and non-empty, otherwise from the `scope`
-    /// claim split on spaces. `cognito:groups` may be API Gateway's bracket form
-    /// (`[admin users]`), a JSON array of strings, or a single group name.
+    /// claim split on spaces. `cognito:groups` is read by API Gateway's rule only (see
+    /// [`parse_gateway_groups`]): `[admin users]` is the two groups `admin` and `users`, a value
+    /// without the brackets is one group name; nothing in the value is ever parsed as JSON, so
+    /// a group named `"admin"` (quotes included) is not the group `admin`.
     ///
     /// # Errors
     /// [`ClaimsError::MissingClaim`] when `sub`, `token_use`, `exp` or the client id (`aud` for
     /// id tokens, `client_id` for access tokens) is absent; [`ClaimsError::InvalidClaim`] when a
     /// claim has an unusable value (empty `sub`, `token_use` other than `id`/`access`,
-    /// non-numeric `exp` or `auth_time`, `email_verified` other than `true`/`false`, a broken
-    /// JSON group list).
+    /// non-numeric `exp` or `auth_time`, `email_verified` other than `true`/`false`).
     pub fn from_parts(
         claims: &HashMap<String, String>,
         scopes: Option<&[String]>,
+    ) -> Result<Self, ClaimsError> {
+        let groups = claims
+            .get("cognito:groups")
+            .map(|value| parse_gateway_groups(value))
+            .unwrap_or_default();
+        Self::from_parts_with_groups(claims, scopes, groups)
+    }
+
+    /// [`CognitoClaims::from_parts`] with the groups already known as a list (the verifier has
+    /// the token's JSON array); the `cognito:groups` entry of `claims` is not read. Empty names
+    /// are dropped.
+    pub(crate) fn from_parts_with_groups(
+        claims: &HashMap<String, String>,
+        scopes: Option<&[String]>,
+        groups: Vec<String>,
     ) -> Result<Self, ClaimsError> {
         let sub = required_text(claims, "sub")?;
         let token_use = TokenUse::from_claim(required(claims, "token_use")?).ok_or(
@@ -142,10 +158,7 @@ impl CognitoClaims {
         };
         let username =
             optional_text(claims, "cognito:username").or_else(|| optional_text(claims, "username"));
-        let groups = match claims.get("cognito:groups") {
-            Some(value) => parse_groups(value)?,
-            None => Vec::new(),
-        };
+        let groups = groups.into_iter().filter(|g| !g.is_empty()).collect();
         let scopes = match scopes {
             Some(list) if !list.is_empty() => list
                 .iter()
@@ -269,29 +282,35 @@ fn seconds(
     }
 }
 
-/// Parses `cognito:groups`: `[a b]` (API Gateway), `["a","b"]` (JSON) or a single name.
-fn parse_groups(value: &str) -> Result<Vec<String>, ClaimsError> {
+/// Reads `cognito:groups` the way API Gateway's JWT authorizer writes it into
+/// `requestContext.authorizer.jwt.claims` (payload format 2.0).
+///
+/// The authorizer hands every claim over as a string ("Control access to HTTP APIs with JWT
+/// authorizers in API Gateway": the claims are passed on to the integration; "Create AWS Lambda
+/// proxy integrations for HTTP APIs in API Gateway": `claims` is a map of strings). An array
+/// claim becomes its items joined by single spaces inside brackets, string items unquoted:
+/// `["admin","users"]` arrives as `[admin users]`, one group as `[admin]`, an empty array as
+/// `[]`; Cognito leaves `cognito:groups` out of a token whose user is in no group ("Understanding
+/// the identity (ID) token", Amazon Cognito Developer Guide). The rendering itself is not on
+/// those pages; it is what API Gateway sends (reported in aws/aws-lambda-go#591).
+///
+/// So the rule is: a value in brackets is split on whitespace after the brackets are
+/// stripped; any other non-empty value is one group name (a claim that was a string in the
+/// token); an empty value is no group. Cognito group names cannot contain whitespace (1 to 128
+/// characters of `[\p{L}\p{M}\p{S}\p{N}\p{P}]`, CreateGroup in the Amazon Cognito API
+/// Reference), so the split is exact, and since quotes and commas are allowed in names, they are
+/// kept as part of the name: `["admin"]` is the one group `"admin"`, `["x","admin"]` the one
+/// group `"x","admin"`.
+fn parse_gateway_groups(value: &str) -> Vec<String> {
     let trimmed = value.trim();
-    let Some(inner) = trimmed
+    match trimmed
         .strip_prefix('[')
         .and_then(|rest| rest.strip_suffix(']'))
-    else {
-        return Ok(if trimmed.is_empty() {
-            Vec::new()
-        } else {
-            vec![trimmed.to_owned()]
-        });
-    };
-    if inner.trim_start().starts_with('"') {
-        let groups: Vec<String> =
-            serde_json::from_str(trimmed).map_err(|_| ClaimsError::InvalidClaim {
-                claim: "cognito:groups",
-                expected: "a list of group names",
-            })?;
-        return Ok(groups.into_iter().filter(|g| !g.is_empty()).collect());
+    {
+        Some(inner) => inner.split_whitespace().map(str::to_owned).collect(),
+        None if trimmed.is_empty() => Vec::new(),
+        None => vec![trimmed.to_owned()],
     }
-    // Cognito group names cannot contain whitespace, so this split is unambiguous.
-    Ok(inner.split_ascii_whitespace().map(str::to_owned).collect())
 }
 
 /// Splits an OAuth `scope` claim on spaces (RFC 6749 §3.3).
@@ -404,35 +423,79 @@ mod tests {
         );
     }
 
-    #[test]
-    fn groups_in_every_form() {
-        fn check(value: Option<&str>, expected: Result<&[&str], ClaimsError>) {
-            let claims = match value {
-                Some(value) => with(id_token(), "cognito:groups", value),
-                None => without(id_token(), "cognito:groups"),
-            };
-            let got = CognitoClaims::from_parts(&claims, None).map(|c| c.groups);
-            assert_eq!(got, expected.map(strings), "cognito:groups = {value:?}");
-        }
-        let broken = ClaimsError::InvalidClaim {
-            claim: "cognito:groups",
-            expected: "a list of group names",
+    fn groups_of(value: Option<&str>) -> Vec<String> {
+        let claims = match value {
+            Some(value) => with(id_token(), "cognito:groups", value),
+            None => without(id_token(), "cognito:groups"),
         };
-        check(Some("[admin users]"), Ok(&["admin", "users"]));
-        check(Some("[admin]"), Ok(&["admin"]));
-        check(Some("[ admin   users ]"), Ok(&["admin", "users"]));
-        check(Some(r#"["admin","users"]"#), Ok(&["admin", "users"]));
-        check(Some(r#"[ "admin", "users" ]"#), Ok(&["admin", "users"]));
-        check(Some(r#"["admin"]"#), Ok(&["admin"]));
-        check(Some("admin"), Ok(&["admin"]));
-        check(Some("us-east-1_abc_Google"), Ok(&["us-east-1_abc_Google"]));
-        check(Some("[]"), Ok(&[]));
-        check(Some("[ ]"), Ok(&[]));
-        check(Some(""), Ok(&[]));
-        check(None, Ok(&[]));
-        check(Some(r#"["admin", 3]"#), Err(broken.clone()));
-        check(Some(r#"["admin"#), Ok(&[r#"["admin"#]));
-        check(Some(r#"["admin]"#), Err(broken));
+        match CognitoClaims::from_parts(&claims, None) {
+            Ok(claims) => claims.groups,
+            Err(error) => panic!("cognito:groups = {value:?}: {error}"),
+        }
+    }
+
+    #[test]
+    fn groups_in_api_gateways_bracket_form() {
+        for (value, expected) in [
+            (Some("[admin users]"), &["admin", "users"][..]),
+            (Some("[admin]"), &["admin"]),
+            (Some("[ admin   users ]"), &["admin", "users"]),
+            (Some("[]"), &[]),
+            (Some("[ ]"), &[]),
+            // A claim that was a string in the token: one group name.
+            (Some("admin"), &["admin"]),
+            (Some("us-east-1_abc_Google"), &["us-east-1_abc_Google"]),
+            (Some(""), &[]),
+            (None, &[]),
+            // Brackets are punctuation, which Cognito group names may contain.
+            (Some("[[admin]]"), &["[admin]"]),
+            (Some("[x] [admin]"), &["x]", "[admin"]),
+            (Some("[admin"), &["[admin"]),
+        ] {
+            assert_eq!(
+                groups_of(value),
+                strings(expected),
+                "cognito:groups = {value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_group_names_are_names_not_json() {
+        // Groups literally named `"admin"` and `"x","admin"` (Cognito allows quotes and commas),
+        // as API Gateway renders them: never the group `admin`.
+        for (value, expected) in [
+            (r#"["admin"]"#, &[r#""admin""#][..]),
+            (r#"["x","admin"]"#, &[r#""x","admin""#]),
+            (r#"[ "admin", "users" ]"#, &[r#""admin","#, r#""users""#]),
+            (r#"["admin", 3]"#, &[r#""admin","#, "3"]),
+            (r#"["admin]"#, &[r#""admin"#]),
+        ] {
+            let claims = with(id_token(), "cognito:groups", value);
+            let claims = CognitoClaims::from_parts(&claims, None).expect("valid claims");
+            assert_eq!(
+                claims.groups,
+                strings(expected),
+                "cognito:groups = {value:?}"
+            );
+            assert_eq!(
+                claims.require_group("admin").map_err(|e| e.status()),
+                Err(403),
+                "cognito:groups = {value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn typed_groups_are_taken_as_they_are() {
+        let claims = CognitoClaims::from_parts_with_groups(
+            &with(id_token(), "cognito:groups", "[admin]"),
+            None,
+            strings(&[r#""admin""#, "", "a b"]),
+        )
+        .expect("valid claims");
+        assert_eq!(claims.groups, strings(&[r#""admin""#, "a b"]));
+        assert!(claims.require_group("admin").is_err());
     }
 
     #[test]
@@ -611,19 +674,8 @@ mod tests {
     #[test]
     fn messages_name_the_claim_but_not_its_value() {
         let secret = "s3cr3t-value-from-token";
-        for claim in [
-            "exp",
-            "auth_time",
-            "email_verified",
-            "token_use",
-            "cognito:groups",
-        ] {
-            let value = if claim == "cognito:groups" {
-                format!(r#"["{secret}", 1]"#)
-            } else {
-                secret.to_owned()
-            };
-            let err = CognitoClaims::from_parts(&with(id_token(), claim, &value), None)
+        for claim in ["exp", "auth_time", "email_verified", "token_use"] {
+            let err = CognitoClaims::from_parts(&with(id_token(), claim, secret), None)
                 .expect_err("unusable value");
             let message = err.to_string();
             assert!(message.contains(claim), "{message}");

@@ -49,7 +49,8 @@ pub struct VerifiedToken {
     pub kid: String,
     /// All claims of the token, as JSON.
     pub claims: Map<String, Value>,
-    /// The typed Cognito claims, read the same way a function reads them behind API Gateway.
+    /// The typed Cognito claims: the scalar claims read the same way a function reads them
+    /// behind API Gateway, `cognito:groups` taken from the token's JSON array as it is.
     pub cognito: CognitoClaims,
 }
 
@@ -167,7 +168,7 @@ impl JwtVerifier {
             .map_err(from_jwt_error)?;
         let claims = data.claims;
         check_claims(&claims, &self.inner.config, now_secs())?;
-        let cognito = CognitoClaims::from_parts(&gateway_claims(&claims), None)?;
+        let cognito = typed_claims(&claims)?;
         Ok(VerifiedToken {
             kid,
             claims,
@@ -353,6 +354,27 @@ fn check_claims(
         }
     }
     Ok(())
+}
+
+/// The typed Cognito claims of a verified token. Scalar claims are read from their API Gateway
+/// string form, as a function behind API Gateway reads them; `cognito:groups` is the token's
+/// JSON array itself (checked by [`check_claims`] to hold only strings), never its flattened
+/// text re-parsed.
+fn typed_claims(claims: &Map<String, Value>) -> Result<CognitoClaims, VerifyError> {
+    let groups = claims
+        .get("cognito:groups")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut flat = gateway_claims(claims);
+    flat.remove("cognito:groups");
+    Ok(CognitoClaims::from_parts_with_groups(&flat, None, groups)?)
 }
 
 /// A required string claim.
@@ -557,6 +579,66 @@ mod tests {
         assert_eq!(verifier.install_keys(br#"{"keys": []}"#).ok(), Some(0));
         let gone = verifier.verify(&token).await;
         assert!(matches!(gone, Err(VerifyError::UnknownKeyId)), "{gone:?}");
+    }
+
+    /// A verifier holding one installed key `k1` (no network), and that key.
+    fn offline_verifier() -> (JwtVerifier, aws_lc_rs::rsa::KeyPair) {
+        use aws_lc_rs::rsa::{KeyPair, KeySize};
+        use aws_lc_rs::signature::KeyPair as _;
+        let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
+        let public = pair.public_key();
+        let jwks = serde_json::json!({ "keys": [{
+            "kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+        }]});
+        let mut config = VerifierConfig::new("https://issuer.example", ["client"]);
+        config.jwks_url = Some("http://127.0.0.1:1/.well-known/jwks.json".into());
+        config.jwks_refetch_interval = std::time::Duration::from_secs(3600);
+        let verifier = JwtVerifier::new(config).expect("a valid configuration");
+        assert_eq!(
+            verifier.install_keys(jwks.to_string().as_bytes()).ok(),
+            Some(1)
+        );
+        (verifier, pair)
+    }
+
+    #[tokio::test]
+    async fn groups_are_the_tokens_array_not_its_text_reparsed() {
+        let (verifier, pair) = offline_verifier();
+        let claims = |groups: Value| {
+            serde_json::json!({
+                "iss": "https://issuer.example", "sub": "user-1", "token_use": "id",
+                "aud": "client", "exp": now_secs() + 600, "cognito:groups": groups,
+            })
+        };
+        for (groups, expected, admin) in [
+            (serde_json::json!(["admin"]), &["admin"][..], true),
+            (
+                serde_json::json!(["users", "admin"]),
+                &["users", "admin"],
+                true,
+            ),
+            (serde_json::json!([]), &[], false),
+            // Group names with quotes and commas (Cognito allows punctuation in names).
+            (serde_json::json!([r#""admin""#]), &[r#""admin""#], false),
+            (
+                serde_json::json!([r#""x","admin""#]),
+                &[r#""x","admin""#],
+                false,
+            ),
+            (serde_json::json!(["[admin]"]), &["[admin]"], false),
+        ] {
+            let token = signed(&pair, "k1", &claims(groups.clone()));
+            let verified = verifier.verify(&token).await.expect("a valid token");
+            assert_eq!(verified.cognito.groups, expected, "{groups}");
+            assert_eq!(verified.cognito.has_group("admin"), admin, "{groups}");
+            // A function behind API Gateway, reading the flattened form, decides the same.
+            let behind_gateway = CognitoClaims::from_parts(&verified.to_gateway_claims(), None)
+                .expect("valid gateway claims");
+            assert_eq!(behind_gateway.has_group("admin"), admin, "{groups}");
+            assert_eq!(behind_gateway.groups, expected, "{groups}");
+        }
     }
 
     #[test]

@@ -69,4 +69,41 @@ mod tests {
             assert_eq!(body_json(&response)["status"], status);
         }
     }
+
+    /// `cognito:groups` exactly as API Gateway hands it over (its bracket form, `[a b]`).
+    fn with_groups_claim(value: &str) -> Request {
+        stats(Some(
+            ClaimsFixture::user("sub-a").set("cognito:groups", value),
+        ))
+    }
+
+    #[tokio::test]
+    async fn quoted_group_names_are_not_the_admin_group() {
+        let (_dir, service) = fs_service().await;
+        // Groups named `"admin"` and `"x","admin"` (Cognito allows quotes and commas in group
+        // names): API Gateway renders them as below, and neither is the group `admin`.
+        for value in [
+            r#"["admin"]"#,
+            r#"["x","admin"]"#,
+            r#"[ "admin" ]"#,
+            r#"["x", "admin"]"#,
+            "[admin,users]",
+            "[Admin]",
+            "[]",
+        ] {
+            let response =
+                http_api::respond(&|r| handler(&service, r), with_groups_claim(value)).await;
+            assert_eq!(response.status(), 403, "cognito:groups = {value}");
+            assert_eq!(
+                body_json(&response)["status"],
+                403,
+                "cognito:groups = {value}"
+            );
+        }
+        for value in ["[admin]", "[users admin]", "[\"x\" admin]"] {
+            let response =
+                http_api::respond(&|r| handler(&service, r), with_groups_claim(value)).await;
+            assert_eq!(response.status(), 200, "cognito:groups = {value}");
+        }
+    }
 }
