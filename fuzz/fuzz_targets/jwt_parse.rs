@@ -2,9 +2,9 @@
 //! (feature `verify`, what the local gateway's authorizer runs on every `Authorization` header).
 //!
 //! The verifier trusts one RSA key generated at start-up, installed from an in-memory JWKS
-//! (`JwtVerifier::install_keys`) with a refetch interval of a century, so no input ever causes a
-//! fetch: `verify` then completes on its first poll, and [`block_on`] asserts that it does. The
-//! first input byte picks what the rest is:
+//! (`JwtVerifier::install_keys`) with a refetch interval and a maximum key age of a century, so
+//! no input ever causes a fetch: `verify` then completes on its first poll, and [`block_on`]
+//! asserts that it does. The first input byte picks what the rest is:
 //! - 0, 1: the whole token, as a client would send it after `Bearer ` (header, payload and
 //!   signature all fuzzed; the signature check rejects almost everything, the header and
 //!   segment parsing are what get exercised);
@@ -83,9 +83,10 @@ impl Fixture {
             "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
         }]});
         let mut config = VerifierConfig::new(ISSUER, [CLIENT]);
-        // Nothing listens there, and the interval means it is never asked anyway.
+        // Nothing listens there, and the interval and maximum age mean it is never asked anyway.
         config.jwks_url = Some("http://127.0.0.1:1/.well-known/jwks.json".to_owned());
         config.jwks_refetch_interval = Duration::from_secs(100 * 365 * 24 * 3600);
+        config.jwks_max_age = config.jwks_refetch_interval;
         let verifier = JwtVerifier::new(config).expect("a valid verifier configuration");
         let installed = verifier.install_keys(jwks.to_string().as_bytes());
         assert_eq!(installed.ok(), Some(1), "the fixture's JWKS holds one key");

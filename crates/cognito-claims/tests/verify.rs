@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
@@ -13,7 +13,10 @@ use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Regi
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, ExplicitAuthFlowsType};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_claims::verify::{JwtVerifier, VerifiedToken, VerifierConfig, VerifyError};
+use cognito_claims::verify::{
+    DEFAULT_JWKS_MAX_AGE, DEFAULT_JWKS_MAX_STALE, DEFAULT_JWKS_REFETCH_INTERVAL, JwtVerifier,
+    VerifiedToken, VerifierConfig, VerifyError,
+};
 use cognito_claims::{CognitoClaims, TokenUse};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -226,6 +229,36 @@ impl JwksServer {
 
     fn verifier(&self) -> JwtVerifier {
         JwtVerifier::new(self.config()).expect("valid verifier config")
+    }
+}
+
+/// A clock for the verifier's key cache that moves only when the test says so.
+#[derive(Clone)]
+struct TestClock {
+    start: Instant,
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl TestClock {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            offset: Arc::new(Mutex::new(Duration::ZERO)),
+        }
+    }
+
+    fn advance(&self, by: Duration) {
+        *self.offset.lock().expect("clock lock") += by;
+    }
+
+    /// A verifier for `config` whose key cache reads this clock.
+    fn verifier(&self, config: VerifierConfig) -> JwtVerifier {
+        let clock = self.clone();
+        JwtVerifier::with_clock(
+            config,
+            Arc::new(move || clock.start + *clock.offset.lock().expect("clock lock")),
+        )
+        .expect("valid verifier config")
     }
 }
 
@@ -803,6 +836,104 @@ async fn key_rotation_is_picked_up() {
     )
     .await;
     assert_accepted(&verifier, "new key", &new_token).await;
+}
+
+#[tokio::test]
+async fn a_withdrawn_key_is_rejected_once_the_keys_are_older_than_the_max_age() {
+    let old = TestKey::new("old");
+    let new = TestKey::new("new");
+    let server = JwksServer::start(&[&old, &new]).await;
+    let clock = TestClock::new();
+    let verifier = clock.verifier(server.config());
+    let old_token = old.rs256(&id_claims());
+    let new_token = new.rs256(&id_claims());
+    assert_eq!(server.config().jwks_max_age, Duration::from_secs(3600));
+
+    assert_accepted(&verifier, "old key", &old_token).await;
+    assert_eq!(server.hits(), 1);
+    // The issuer withdraws the old key. Within the max age the cache is trusted as it is.
+    server.publish(&[&new]);
+    clock.advance(DEFAULT_JWKS_MAX_AGE - Duration::from_secs(1));
+    assert_accepted(&verifier, "old key within the max age", &old_token).await;
+    assert_eq!(server.hits(), 1);
+    // Past the max age the next token refetches, whatever its kid, and the cache is replaced.
+    clock.advance(Duration::from_secs(1));
+    assert_rejected(
+        &verifier,
+        "withdrawn key past the max age",
+        &old_token,
+        "unknown signing key id",
+    )
+    .await;
+    assert_eq!(server.hits(), 2);
+    assert_accepted(&verifier, "the key still published", &new_token).await;
+    assert_eq!(server.hits(), 2);
+
+    // A configured max age applies the same way.
+    let server = JwksServer::start(&[&old]).await;
+    let clock = TestClock::new();
+    let verifier = clock.verifier(VerifierConfig {
+        jwks_max_age: Duration::from_secs(60),
+        ..server.config()
+    });
+    assert_accepted(&verifier, "old key", &old_token).await;
+    server.publish(&[&new]);
+    clock.advance(Duration::from_secs(60));
+    assert_rejected(&verifier, "withdrawn", &old_token, "unknown signing key id").await;
+    assert_eq!(server.hits(), 2);
+}
+
+#[tokio::test]
+async fn cached_keys_keep_verifying_while_the_jwks_endpoint_fails() {
+    let key = TestKey::new("k1");
+    let server = JwksServer::start(&[&key]).await;
+    let clock = TestClock::new();
+    let verifier = clock.verifier(server.config());
+    let token = key.rs256(&id_claims());
+    assert_accepted(&verifier, "first", &token).await;
+    assert_eq!(server.hits(), 1);
+
+    server.respond(503, "down");
+    clock.advance(DEFAULT_JWKS_MAX_AGE);
+    assert_accepted(&verifier, "stale keys, refetch failed", &token).await;
+    assert_eq!(server.hits(), 2);
+    // Failed refetches are retried at most once per refetch interval.
+    assert_accepted(&verifier, "within the refetch interval", &token).await;
+    assert_eq!(server.hits(), 2);
+    clock.advance(DEFAULT_JWKS_REFETCH_INTERVAL);
+    assert_accepted(&verifier, "next retry failed too", &token).await;
+    assert_eq!(server.hits(), 3);
+    // Until the keys are older than the max age plus the max staleness.
+    clock.advance(DEFAULT_JWKS_MAX_STALE - DEFAULT_JWKS_REFETCH_INTERVAL - Duration::from_secs(1));
+    assert_accepted(&verifier, "last second of staleness", &token).await;
+    assert_eq!(server.hits(), 4);
+    clock.advance(DEFAULT_JWKS_REFETCH_INTERVAL);
+    match verifier.verify(&token).await {
+        Err(error @ VerifyError::KeysUnavailable(_)) => {
+            assert_eq!(error.status(), 503);
+            let message = error.to_string();
+            assert!(message.contains("could not be refetched"), "{message}");
+            assert!(message.contains("answered HTTP 503"), "{message}");
+        }
+        other => panic!("keys past max age + max stale must not verify: {other:?}"),
+    }
+    assert_eq!(server.hits(), 5);
+    // Within the refetch interval, still refused without a fetch.
+    let refused = verifier.verify(&token).await;
+    assert!(
+        matches!(refused, Err(VerifyError::KeysUnavailable(_))),
+        "{refused:?}"
+    );
+    assert_eq!(server.hits(), 5);
+
+    // The endpoint recovers: the next attempt fetches fresh keys.
+    server.publish(&[&key]);
+    clock.advance(DEFAULT_JWKS_REFETCH_INTERVAL);
+    assert_accepted(&verifier, "after recovery", &token).await;
+    assert_eq!(server.hits(), 6);
+    clock.advance(DEFAULT_JWKS_MAX_AGE - Duration::from_secs(1));
+    assert_accepted(&verifier, "fresh again", &token).await;
+    assert_eq!(server.hits(), 6);
 }
 
 #[tokio::test]

@@ -16,6 +16,14 @@ pub const MAX_LEEWAY_SECS: u64 = 300;
 /// Default minimum time between two JWKS fetches triggered by unknown key ids: 10 seconds.
 pub const DEFAULT_JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Default maximum age of the cached JWKS: 1 hour. Keys older than this are refetched before
+/// the next token is checked, so a key the issuer withdrew stops verifying within this time.
+pub const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// Default time for which keys past [`DEFAULT_JWKS_MAX_AGE`] keep verifying while every
+/// refetch fails: 1 hour.
+pub const DEFAULT_JWKS_MAX_STALE: Duration = Duration::from_secs(3600);
+
 /// Default timeout of one JWKS fetch: 5 seconds.
 pub const DEFAULT_JWKS_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -39,13 +47,23 @@ pub struct VerifierConfig {
     /// Minimum time between two JWKS fetches caused by tokens with an unknown `kid`; tokens
     /// with an unknown `kid` arriving sooner are rejected without a fetch.
     pub jwks_refetch_interval: Duration,
+    /// How long fetched (or installed) keys are trusted without a refetch. Once the cache is
+    /// older, the next token triggers a refetch whatever its `kid`, and the fetched set
+    /// replaces the cache: a key withdrawn from the JWKS stops verifying.
+    pub jwks_max_age: Duration,
+    /// How long past [`VerifierConfig::jwks_max_age`] the cached keys keep verifying while
+    /// refetching fails (retried at most once per [`VerifierConfig::jwks_refetch_interval`],
+    /// each failure logged at WARN). After that, tokens are refused with
+    /// [`VerifyError::KeysUnavailable`](super::VerifyError::KeysUnavailable) (503) until a
+    /// fetch succeeds.
+    pub jwks_max_stale: Duration,
     /// Timeout of one JWKS fetch.
     pub jwks_timeout: Duration,
 }
 
 impl VerifierConfig {
     /// A configuration for `issuer` and the given app client ids, with the default JWKS URL,
-    /// leeway, refetch interval and timeout, accepting id and access tokens.
+    /// leeway, refetch interval, key ages and timeout, accepting id and access tokens.
     #[must_use]
     pub fn new<A: Into<String>>(
         issuer: impl Into<String>,
@@ -58,6 +76,8 @@ impl VerifierConfig {
             required_token_use: None,
             leeway_secs: DEFAULT_LEEWAY_SECS,
             jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
+            jwks_max_age: DEFAULT_JWKS_MAX_AGE,
+            jwks_max_stale: DEFAULT_JWKS_MAX_STALE,
             jwks_timeout: DEFAULT_JWKS_TIMEOUT,
         }
     }

@@ -158,6 +158,24 @@ pub enum JwksError {
         #[source]
         source: serde_json::Error,
     },
+    /// The cached keys are older than the maximum age plus the maximum staleness
+    /// ([`VerifierConfig::jwks_max_age`](super::VerifierConfig::jwks_max_age),
+    /// [`VerifierConfig::jwks_max_stale`](super::VerifierConfig::jwks_max_stale)) and could not
+    /// be refetched.
+    #[error(
+        "the signing keys from {url} were fetched {age:?} ago, longer than the {limit:?} they \
+         may be used, and could not be refetched ({last_error})"
+    )]
+    Expired {
+        /// The JWKS URL.
+        url: String,
+        /// The age of the cached keys.
+        age: Duration,
+        /// The maximum age plus the maximum staleness.
+        limit: Duration,
+        /// Why the last refetch failed.
+        last_error: String,
+    },
     /// The last fetch failed too recently to try again.
     #[error("the last JWKS fetch failed less than {interval:?} ago ({last_error})")]
     RecentlyFailed {

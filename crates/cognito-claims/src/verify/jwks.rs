@@ -1,5 +1,11 @@
-//! The issuer's signing keys: fetched from the JWKS URL, cached, refetched (rate limited) when a
-//! token names a key id the cache does not know, which is how key rotation is picked up.
+//! The issuer's signing keys: fetched from the JWKS URL and cached for at most a maximum age,
+//! refetched (rate limited) when a token names a key id the cache does not know, which is how
+//! key rotation is picked up, and refetched once the cache is older than the maximum age, which
+//! is how a withdrawn key stops verifying.
+//!
+//! A failed refetch keeps the cached keys for at most the configured maximum staleness past the
+//! maximum age (retried at most once per refetch interval, every failure logged at WARN); past
+//! that, tokens are refused with a 503 until a fetch succeeds (logged at ERROR).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -11,16 +17,28 @@ use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{JwksError, VerifyError};
+use super::{Clock, JwksError, VerifyError};
 
 /// Largest JWKS document accepted, in bytes (Cognito's is well under 2 KiB).
 pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+/// How often and for how long the keys are fetched and kept.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timing {
+    /// Minimum time between two fetch attempts caused by tokens (unknown `kid`, stale cache).
+    pub(super) refetch_interval: Duration,
+    /// Keys older than this are refetched before the next token is checked.
+    pub(super) max_age: Duration,
+    /// How long past `max_age` the keys keep verifying while refetching fails.
+    pub(super) max_stale: Duration,
+}
 
 /// The cached RS256 keys of one issuer, by key id.
 pub(super) struct KeyStore {
     url: String,
     http: reqwest::Client,
-    refetch_interval: Duration,
+    timing: Timing,
+    clock: Clock,
     state: RwLock<State>,
     /// Held while fetching, so that concurrent misses cause one fetch, not one each.
     fetching: tokio::sync::Mutex<()>,
@@ -28,42 +46,77 @@ pub(super) struct KeyStore {
 
 impl KeyStore {
     /// A store with no keys yet; the first lookup fetches them.
-    pub(super) fn new(url: String, http: reqwest::Client, refetch_interval: Duration) -> Self {
+    pub(super) fn new(url: String, http: reqwest::Client, timing: Timing, clock: Clock) -> Self {
         Self {
             url,
             http,
-            refetch_interval,
+            timing,
+            clock,
             state: RwLock::new(State::default()),
             fetching: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// The key with id `kid`, fetching the JWKS first when it is not cached and the last fetch
-    /// is older than the refetch interval (or there was none).
+    /// The key with id `kid`.
+    ///
+    /// Served from the cache while it is younger than the maximum age. Otherwise, or when the
+    /// cache lacks `kid`, the JWKS is fetched first, unless the last attempt is more recent
+    /// than the refetch interval. A failed fetch leaves the cached keys in use until they are
+    /// older than the maximum age plus the maximum staleness.
     pub(super) async fn key(&self, kid: &str) -> Result<DecodingKey, VerifyError> {
-        if let Some(key) = self.cached(kid) {
+        if let Some(key) = self.fresh(kid) {
             return Ok(key);
         }
         let _fetching = self.fetching.lock().await;
         // Another task may have fetched the keys while this one waited for the lock.
-        if let Some(key) = self.cached(kid) {
+        if let Some(key) = self.fresh(kid) {
             return Ok(key);
         }
-        let (last_fetch, last_error) = {
-            let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-            (state.last_fetch, state.last_error.clone())
+        let attempted_at = self.read().attempted_at;
+        let now = self.now();
+        let may_fetch = attempted_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.timing.refetch_interval);
+        let (fetched_now, fetch_error) = if may_fetch {
+            match self.fetch_locked().await {
+                Ok(_) => (true, None),
+                Err(error) => (false, Some(error)),
+            }
+        } else {
+            (false, None)
         };
-        if last_fetch.is_some_and(|at| at.elapsed() < self.refetch_interval) {
-            return Err(match last_error {
-                Some(last_error) => VerifyError::KeysUnavailable(JwksError::RecentlyFailed {
-                    last_error,
-                    interval: self.refetch_interval,
-                }),
-                None => VerifyError::UnknownKeyId,
-            });
+
+        let now = self.now();
+        let state = self.read();
+        let age = state.fetched_at.map(|at| now.saturating_duration_since(at));
+        let limit = self.timing.max_age.saturating_add(self.timing.max_stale);
+        let usable = fetched_now || age.is_some_and(|age| age < limit);
+        if usable && let Some(key) = state.keys.get(kid) {
+            return Ok(key.clone());
         }
-        self.fetch_locked().await?;
-        self.cached(kid).ok_or(VerifyError::UnknownKeyId)
+        if fetched_now {
+            return Err(VerifyError::UnknownKeyId);
+        }
+        let last_error = fetch_error
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| state.last_error.clone());
+        if let Some(age) = age.filter(|_| !usable) {
+            return Err(VerifyError::KeysUnavailable(JwksError::Expired {
+                url: self.url.clone(),
+                age,
+                limit,
+                last_error: last_error
+                    .unwrap_or_else(|| "no refetch attempted within the refetch interval".into()),
+            }));
+        }
+        Err(match (fetch_error, last_error) {
+            (Some(error), _) => VerifyError::KeysUnavailable(error),
+            (None, Some(last_error)) => VerifyError::KeysUnavailable(JwksError::RecentlyFailed {
+                last_error,
+                interval: self.timing.refetch_interval,
+            }),
+            (None, None) => VerifyError::UnknownKeyId,
+        })
     }
 
     /// Fetches the JWKS now, whatever the refetch interval; returns the number of usable keys.
@@ -73,7 +126,8 @@ impl KeyStore {
     }
 
     /// Installs the keys of a JWKS document held in memory as if it had just been fetched
-    /// (which restarts the refetch interval); returns the number of usable keys.
+    /// (which restarts the refetch interval and the maximum age); returns the number of usable
+    /// keys.
     pub(super) fn install(&self, document: &[u8]) -> Result<usize, JwksError> {
         if document.len() > MAX_JWKS_BYTES {
             return Err(JwksError::TooLarge {
@@ -85,35 +139,74 @@ impl KeyStore {
             url: self.url.clone(),
             source,
         })?;
+        let now = self.now();
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        state.last_fetch = Some(Instant::now());
+        state.fetched_at = Some(now);
+        state.attempted_at = Some(now);
         state.last_error = None;
         let count = keys.len();
         state.keys = keys;
         Ok(count)
     }
 
-    fn cached(&self, kid: &str) -> Option<DecodingKey> {
-        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        state.keys.get(kid).cloned()
+    fn now(&self) -> Instant {
+        (self.clock)()
     }
 
-    /// Fetches and installs the keys; the caller holds `self.fetching`.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The key `kid` when the cache holds it and is younger than the maximum age.
+    fn fresh(&self, kid: &str) -> Option<DecodingKey> {
+        let now = self.now();
+        let state = self.read();
+        let fresh = state
+            .fetched_at
+            .is_some_and(|at| now.saturating_duration_since(at) < self.timing.max_age);
+        if fresh {
+            state.keys.get(kid).cloned()
+        } else {
+            None
+        }
+    }
+
+    /// Fetches and installs the keys; the caller holds `self.fetching`. On failure the cached
+    /// keys stay, and the log says for how much longer they are used.
     async fn fetch_locked(&self) -> Result<usize, JwksError> {
         let result = fetch(&self.http, &self.url).await;
+        let now = self.now();
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        state.last_fetch = Some(Instant::now());
+        state.attempted_at = Some(now);
         match result {
             Ok(keys) => {
                 tracing::debug!(url = %self.url, keys = keys.len(), "fetched JWKS");
                 let count = keys.len();
                 state.keys = keys;
+                state.fetched_at = Some(now);
                 state.last_error = None;
                 Ok(count)
             }
             Err(error) => {
-                // Keep the keys we had: a failed fetch must not lock out valid tokens.
-                tracing::warn!(url = %self.url, %error, "JWKS fetch failed");
+                // Keep the keys we had: a failed fetch must not lock out valid tokens at once.
+                let limit = self.timing.max_age.saturating_add(self.timing.max_stale);
+                match state.fetched_at.map(|at| now.saturating_duration_since(at)) {
+                    None => tracing::warn!(url = %self.url, %error, "JWKS fetch failed"),
+                    Some(age) if age < limit => tracing::warn!(
+                        url = %self.url,
+                        %error,
+                        keys_age_secs = age.as_secs(),
+                        kept_for_secs = (limit - age).as_secs(),
+                        "JWKS fetch failed; the cached keys stay in use"
+                    ),
+                    Some(age) => tracing::error!(
+                        url = %self.url,
+                        %error,
+                        keys_age_secs = age.as_secs(),
+                        "JWKS fetch failed and the cached keys are past their maximum age and \
+                         staleness: tokens are refused until a fetch succeeds"
+                    ),
+                }
                 state.last_error = Some(error.to_string());
                 Err(error)
             }
@@ -123,12 +216,12 @@ impl KeyStore {
 
 impl fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let state = self.read();
         let mut kids: Vec<&String> = state.keys.keys().collect();
         kids.sort();
         f.debug_struct("KeyStore")
             .field("url", &self.url)
-            .field("refetch_interval", &self.refetch_interval)
+            .field("timing", &self.timing)
             .field("kids", &kids)
             .field("last_error", &state.last_error)
             .finish_non_exhaustive()
@@ -139,7 +232,10 @@ impl fmt::Debug for KeyStore {
 #[derive(Default)]
 struct State {
     keys: HashMap<String, DecodingKey>,
-    last_fetch: Option<Instant>,
+    /// When `keys` were fetched (or installed).
+    fetched_at: Option<Instant>,
+    /// When a fetch was last attempted, whatever its outcome.
+    attempted_at: Option<Instant>,
     last_error: Option<String>,
 }
 

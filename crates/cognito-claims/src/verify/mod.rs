@@ -4,9 +4,15 @@
 //! A token passes [`JwtVerifier::verify`] when:
 //! - it is three base64url segments, its header says `alg: RS256` (every other algorithm,
 //!   `none` and HS256 included, is rejected) and names a `kid`;
-//! - that `kid` is in the issuer's JWKS (fetched over HTTP and cached; an unknown `kid` triggers
-//!   at most one refetch per [`VerifierConfig::jwks_refetch_interval`], which picks up key
-//!   rotation) and the RS256 signature verifies with that key;
+//! - that `kid` is in the issuer's JWKS and the RS256 signature verifies with that key. The JWKS
+//!   is fetched over HTTP and cached: an unknown `kid` triggers at most one refetch per
+//!   [`VerifierConfig::jwks_refetch_interval`], which picks up key rotation; a cache older than
+//!   [`VerifierConfig::jwks_max_age`] (default 1 hour) is refetched before the next token is
+//!   checked and replaced by what the issuer publishes now, so a withdrawn key stops verifying.
+//!   While refetching fails (retried at most once per refetch interval, each failure logged at
+//!   WARN with the keys' age), the cached keys keep verifying for at most
+//!   [`VerifierConfig::jwks_max_stale`] (default 1 hour) past the maximum age; after that,
+//!   tokens get [`VerifyError::KeysUnavailable`] (503) until a fetch succeeds;
 //! - `iss` equals [`VerifierConfig::issuer`] exactly;
 //! - `token_use` is `id` or `access` (and the required one, if configured); an id token's `aud`
 //!   or an access token's `client_id` is one of [`VerifierConfig::audiences`];
@@ -22,7 +28,7 @@ mod jwks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,8 +39,8 @@ use serde_json::{Map, Value};
 use crate::{CognitoClaims, TokenUse};
 
 pub use config::{
-    DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_JWKS_TIMEOUT, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS,
-    VerifierConfig,
+    DEFAULT_JWKS_MAX_AGE, DEFAULT_JWKS_MAX_STALE, DEFAULT_JWKS_REFETCH_INTERVAL,
+    DEFAULT_JWKS_TIMEOUT, DEFAULT_LEEWAY_SECS, MAX_LEEWAY_SECS, VerifierConfig,
 };
 pub use error::{ConfigError, JwksError, VerifyError};
 pub use gateway::gateway_claims;
@@ -63,6 +69,12 @@ impl VerifiedToken {
     }
 }
 
+/// The time source of a verifier's key cache (the age of the keys, the refetch interval):
+/// [`Instant::now`] for [`JwtVerifier::new`]; tests pass a clock they move by hand to
+/// [`JwtVerifier::with_clock`]. Token times (`exp`, `nbf`, `iat`) are always checked against
+/// the system clock.
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// Verifies Cognito JWTs against one issuer. Cheap to clone; clones share the key cache.
 #[derive(Debug, Clone)]
 pub struct JwtVerifier {
@@ -78,6 +90,14 @@ impl JwtVerifier {
     /// URL is not an http(s) URL, the leeway exceeds [`MAX_LEEWAY_SECS`], or the HTTP client
     /// cannot be built.
     pub fn new(config: VerifierConfig) -> Result<Self, ConfigError> {
+        Self::with_clock(config, Arc::new(Instant::now))
+    }
+
+    /// [`JwtVerifier::new`] with the key cache reading the time from `clock`.
+    ///
+    /// # Errors
+    /// As [`JwtVerifier::new`].
+    pub fn with_clock(config: VerifierConfig, clock: Clock) -> Result<Self, ConfigError> {
         if config.issuer.is_empty() {
             return Err(ConfigError::EmptyIssuer);
         }
@@ -115,7 +135,12 @@ impl JwtVerifier {
         // Cognito access tokens carry `client_id` instead of `aud`: checked in `check_claims`.
         validation.validate_aud = false;
 
-        let keys = jwks::KeyStore::new(jwks_url, http, config.jwks_refetch_interval);
+        let timing = jwks::Timing {
+            refetch_interval: config.jwks_refetch_interval,
+            max_age: config.jwks_max_age,
+            max_stale: config.jwks_max_stale,
+        };
+        let keys = jwks::KeyStore::new(jwks_url, http, timing, clock);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -147,6 +172,8 @@ impl JwtVerifier {
     /// Until [`VerifierConfig::jwks_refetch_interval`] has passed, a token naming another `kid`
     /// is rejected with [`VerifyError::UnknownKeyId`] without a fetch; with a long interval the
     /// verifier never touches the network (offline use, tests, the fuzz targets in `fuzz/`).
+    /// Installed keys age like fetched ones: past [`VerifierConfig::jwks_max_age`] the verifier
+    /// tries the JWKS URL, so offline use needs a long maximum age too.
     ///
     /// # Errors
     /// [`JwksError::TooLarge`] or [`JwksError::Parse`] when the document is not a usable key
