@@ -4,7 +4,8 @@
 //!   claims and domain errors;
 //! - [`parse_json`], [`json`], [`created`], [`no_content`] and request readers
 //!   ([`header`], [`path_param`], [`query_param`]) with the shared limits;
-//! - [`init_tracing`]: JSON-lines logging;
+//! - [`init_tracing`]: JSON-lines logging (a bare `LOG_LEVEL` for this project's crates only;
+//!   the runtime's and the SDK's payload dumps never written);
 //! - [`run`] (in Lambda) and [`respond`] (in tests): the handler loop, turning
 //!   `Err(Problem)` into responses and logging one line per request;
 //! - [`init_notes_function`] and [`notes_main!`]: a note function's start-up and `main`, with the
@@ -53,7 +54,7 @@ pub use crate::{
         JSON_CONTENT_TYPE, MAX_BODY_BYTES, MAX_PARSE_DETAIL_CHARS, created, header, json,
         no_content, parse_json, path_param, query_param,
     },
-    logging::{DEFAULT_LOG_FILTER, init_tracing},
+    logging::{DEFAULT_LOG_LEVEL, OWN_TARGETS, PAYLOAD_TARGETS, init_tracing},
     map::{InitError, init_notes_function, notes_service_from_env, notes_service_from_vars},
     notes_http::{caller, note_created, note_id, note_response},
     problem::Problem,

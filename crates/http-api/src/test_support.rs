@@ -5,15 +5,16 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
-use crate::logging::subscriber;
+use crate::logging::{LogFilter, subscriber};
 
 /// Runs `f` with the JSON-lines subscriber `init_tracing` installs (level `info`), writing
 /// to memory; returns `f`'s result and the log lines, each parsed as JSON.
 pub(crate) fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, Vec<serde_json::Value>) {
     let capture = Capture::default();
-    let subscriber = subscriber(EnvFilter::new("info"), capture.clone());
+    let subscriber = subscriber(LogFilter::level(LevelFilter::INFO), capture.clone());
     let result = tracing::subscriber::with_default(subscriber, f);
     let text = capture
         .0

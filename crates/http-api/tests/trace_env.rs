@@ -9,25 +9,13 @@
 //! function serving [`http_api::run`] against a Runtime API served here on loopback, sends two
 //! invocations with distinct trace ids and checks what the handler saw.
 
-use std::{
-    collections::VecDeque,
-    process::{ExitCode, Stdio},
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+mod common;
 
-use axum::{
-    Router,
-    body::Bytes,
-    extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode},
-    response::IntoResponse,
-    routing::{get, post},
-};
+use std::{process::ExitCode, time::Duration};
+
 use http_api::{Request, testing::Event};
 use lambda_http::RequestExt;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, mpsc};
 
 /// Set in the child's environment: run as the function.
 const CHILD: &str = "HTTP_API_TRACE_ENV_CHILD";
@@ -81,56 +69,6 @@ async fn report_trace(
     ))
 }
 
-/// The Runtime API's state: invocations not yet handed out, and the answers.
-struct Api {
-    pending: Mutex<VecDeque<(String, String)>>,
-    answers: mpsc::UnboundedSender<(String, Bytes)>,
-    /// Wakes nothing: `next` waits on it forever once every invocation is handed out, as the
-    /// real Runtime API does while no event arrives.
-    idle: Notify,
-}
-
-async fn next(State(api): State<Arc<Api>>) -> impl IntoResponse {
-    let Some((request_id, trace_id)) = api.pending.lock().ok().and_then(|mut p| p.pop_front())
-    else {
-        api.idle.notified().await;
-        return (StatusCode::NO_CONTENT, HeaderMap::new(), String::new());
-    };
-    let mut headers = HeaderMap::new();
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(name, value);
-        }
-    };
-    set("lambda-runtime-aws-request-id", &request_id);
-    set("lambda-runtime-trace-id", &trace_id);
-    set("lambda-runtime-deadline-ms", "4102444800000");
-    set(
-        "lambda-runtime-invoked-function-arn",
-        "arn:aws:lambda:us-east-1:123456789012:function:trace-env",
-    );
-    set("content-type", "application/json");
-    let event = Event::new("GET /health").to_json().to_string();
-    (StatusCode::OK, headers, event)
-}
-
-async fn response(
-    State(api): State<Arc<Api>>,
-    Path(request_id): Path<String>,
-    body: Bytes,
-) -> StatusCode {
-    let _ = api.answers.send((request_id, body));
-    StatusCode::ACCEPTED
-}
-
-async fn error(Path(request_id): Path<String>, body: Bytes) -> StatusCode {
-    eprintln!(
-        "the handler failed invocation {request_id}: {}",
-        String::from_utf8_lossy(&body)
-    );
-    StatusCode::ACCEPTED
-}
-
 async fn parent() -> Result<(), String> {
     let invocations = [
         (
@@ -142,45 +80,19 @@ async fn parent() -> Result<(), String> {
             "Root=1-67a1b2c4-89abcdef0123456789abcdef;Parent=7e3b5c1d9a2f4e60;Sampled=1",
         ),
     ];
-    let (answers, mut answered) = mpsc::unbounded_channel();
-    let api = Arc::new(Api {
-        pending: Mutex::new(
-            invocations
-                .iter()
-                .map(|(id, trace)| (id.to_string(), trace.to_string()))
-                .collect(),
-        ),
-        answers,
-        idle: Notify::new(),
-    });
-    let app = Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route(
-            "/2018-06-01/runtime/invocation/{id}/response",
-            post(response),
-        )
-        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-        .with_state(api);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("cannot listen on loopback: {e}"))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| format!("no local address: {e}"))?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let exe = std::env::current_exe().map_err(|e| format!("where is this test binary: {e}"))?;
-    let mut child = tokio::process::Command::new(exe)
-        .env(CHILD, "1")
+    let (address, mut answered) = common::serve(
+        invocations
+            .iter()
+            .map(|(request_id, trace_id)| common::Invocation {
+                request_id: (*request_id).to_owned(),
+                trace_id: (*trace_id).to_owned(),
+                event: Event::new("GET /health").to_json().to_string(),
+            })
+            .collect(),
+    )
+    .await?;
+    let mut child = common::function_command(CHILD, "trace-env", address)?
         .env_remove(TRACE_VAR)
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "trace-env")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "trace-env")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/trace-env")
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start the child function: {e}"))?;
 
