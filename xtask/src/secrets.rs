@@ -1,7 +1,10 @@
 //! The secrets scan `cargo xtask test` runs over the logs its tests produced (the function
-//! logs of the local stack, moto's request log): any JWT, AWS access key id, AWS secret key
-//! assignment or OAuth client secret in them fails the run. Hand-written matching keeps xtask
-//! free of a regex engine; the patterns are few and simple.
+//! logs of the local stack, written at `trace`, the most verbose level the IaC accepts; moto's
+//! request log): any JWT, AWS access key id, AWS secret key assignment, OAuth client secret,
+//! refresh token, cookie, Lambda invocation event or marked note text in them fails the run,
+//! and so does a function log that is missing or empty when the end-to-end tests ran (a log
+//! that was never written proves nothing). Hand-written matching keeps xtask free of a regex
+//! engine; the patterns are few and simple.
 
 use std::path::Path;
 
@@ -47,6 +50,22 @@ pub fn scan_files(paths: &[&Path]) -> Vec<Finding> {
         .collect()
 }
 
+/// Why the function log at `path` proves nothing, when the end-to-end tests that write it ran:
+/// it is missing or empty. `None` when it has content.
+pub fn function_log_problem(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > 0 => None,
+        Ok(_) => Some(format!(
+            "{} is empty: the end-to-end tests ran but no function wrote a log line",
+            path.display()
+        )),
+        Err(error) => Some(format!(
+            "{} is missing ({error}): the end-to-end tests ran but no function log was written",
+            path.display()
+        )),
+    }
+}
+
 fn kinds(line: &str) -> Vec<&'static str> {
     let mut kinds = Vec::new();
     if has_jwt(line) {
@@ -54,6 +73,18 @@ fn kinds(line: &str) -> Vec<&'static str> {
     }
     if has_access_key(line) {
         kinds.push("an AWS access key id");
+    }
+    // A payload 2.0 event as the Lambda runtime would dump it, or its cookies; inside a JSON
+    // log line the event is a string, its quotes escaped.
+    let unescaped = line.replace('\\', "");
+    if unescaped.contains("\"requestContext\"") {
+        kinds.push("a Lambda invocation event");
+    }
+    if has_cookie(&unescaped) {
+        kinds.push("a cookie");
+    }
+    if has_note_marker(line) {
+        kinds.push("a note's title or body");
     }
     let lower = line.to_ascii_lowercase();
     for (needle, kind) in [
@@ -66,6 +97,31 @@ fn kinds(line: &str) -> Vec<&'static str> {
         }
     }
     kinds
+}
+
+/// A cookie as an event carries it: a non-empty `cookies` array, or a `cookie` header with a
+/// value (JSON keys, as the functions' JSON log lines would quote them; `line` unescaped).
+fn has_cookie(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    let compact: String = lower.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    compact.contains("\"cookies\":[\"")
+        || compact
+            .match_indices("\"cookie\":\"")
+            .any(|(at, needle)| !compact[at + needle.len()..].starts_with('"'))
+}
+
+/// The note marker of the hardening tests (`crates/local-aws/tests/hardening.rs` uses
+/// `alice-private-<ULID>` and `bob-private-<ULID>` as the title and body of its notes): `-private-`
+/// followed by 26 Crockford base32 characters.
+fn has_note_marker(line: &str) -> bool {
+    const NEEDLE: &str = "-private-";
+    let crockford = |c: &u8| c.is_ascii_digit() || (c.is_ascii_uppercase() && !b"ILOU".contains(c));
+    line.match_indices(NEEDLE).any(|(at, _)| {
+        let rest = &line.as_bytes()[at + NEEDLE.len()..];
+        rest.len() >= 26
+            && rest[..26].iter().all(crockford)
+            && rest.get(26).is_none_or(|c| !c.is_ascii_alphanumeric())
+    })
 }
 
 fn is_b64url(c: u8) -> bool {
@@ -172,6 +228,38 @@ mod tests {
             ),
             ("eyJhbGciOiJSUzI1NiJ9 alone".to_owned(), vec![]),
             (format!("X{key_id}"), vec![]),
+            // The runtime's dump of an event: the event itself, its cookies, a note's text.
+            (
+                r#"{"fields":{"body":"{\"version\":\"2.0\",\"requestContext\":{}}"}}"#.to_owned(),
+                vec!["a Lambda invocation event"],
+            ),
+            (
+                r#"{"version":"2.0","cookies": ["session=abc"],"rawPath":"/"}"#.to_owned(),
+                vec!["a cookie"],
+            ),
+            (
+                r#"{"headers":{"cookie":"session=abc"}}"#.to_owned(),
+                vec!["a cookie"],
+            ),
+            (
+                r#"{"fields":{"body":"{\"cookies\":[\"session=abc\"]}"}}"#.to_owned(),
+                vec!["a cookie"],
+            ),
+            (
+                r#"{"title":"alice-private-01JD5X7Q9ZK3M4N5P6R7S8T9VW 0"}"#.to_owned(),
+                vec!["a note's title or body"],
+            ),
+            // Not those: empty cookies, the words alone, other ids.
+            (r#"{"cookies":[],"cookie":""}"#.to_owned(), vec![]),
+            (
+                "no cookie here; the requestContext field".to_owned(),
+                vec![],
+            ),
+            ("alice-private-notes are private".to_owned(), vec![]),
+            (
+                "GET /notes/01JD5X7Q9ZK3M4N5P6R7S8T9VW 200 get-note warm 3ms".to_owned(),
+                vec![],
+            ),
         ] {
             let kinds: Vec<&str> = scan_text("log", &line)
                 .into_iter()
@@ -179,6 +267,34 @@ mod tests {
                 .collect();
             assert_eq!(kinds, want, "{line}");
         }
+    }
+
+    #[test]
+    fn a_missing_or_empty_function_log_is_a_problem() {
+        let dir = std::env::temp_dir().join(format!("xtask-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let missing = dir.join("missing.log");
+        let empty = dir.join("empty.log");
+        let written = dir.join("written.log");
+        std::fs::write(&empty, "").expect("write");
+        std::fs::write(&written, "get-note | {\"level\":\"INFO\"}\n").expect("write");
+        let missing_problem = function_log_problem(&missing);
+        let empty_problem = function_log_problem(&empty);
+        let written_problem = function_log_problem(&written);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            missing_problem
+                .as_deref()
+                .is_some_and(|p| p.contains("missing")),
+            "{missing_problem:?}"
+        );
+        assert!(
+            empty_problem
+                .as_deref()
+                .is_some_and(|p| p.contains("empty")),
+            "{empty_problem:?}"
+        );
+        assert_eq!(written_problem, None);
     }
 
     #[test]

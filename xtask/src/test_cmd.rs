@@ -4,7 +4,8 @@
 //! (`cargo xtask package`, which the IaC apply test uploads), builds the function binaries (the
 //! local stack's end-to-end tests run them), runs `cargo test --workspace --all-features`
 //! against moto, stops it, runs the fuzz targets of `fuzz/` for 30 s each (`crate::fuzz`; not
-//! when packages are picked), scans the logs for secrets, and prints a timed summary.
+//! when packages are picked), scans the logs for secrets (failing when the end-to-end tests ran
+//! but left no function log), and prints a timed summary.
 
 use std::fmt;
 use std::io;
@@ -186,6 +187,54 @@ pub fn picked_packages(extra: &[String]) -> Option<Vec<String>> {
         }
     }
     (!picked.is_empty()).then_some(picked)
+}
+
+/// The local stack's tests that run the real function binaries with their logs appended to
+/// [`FUNCTION_LOG`] (through `crates/local-aws/tests/common`'s `real_config`).
+pub const FUNCTION_LOG_TESTS: [&str; 3] = ["e2e", "hardening", "schemathesis"];
+
+/// Whether the tests about to run include one of [`FUNCTION_LOG_TESTS`], so that a missing or
+/// empty function log means the scan would check nothing: `local-aws` is picked (or no package
+/// is), and either no test target is selected (every target runs), or `--tests`,
+/// `--all-targets` or `--test` one of them is. Test-name filters after the options are not
+/// looked at: a filter that runs none of those tests' functions fails the scan.
+pub fn expects_function_log(extra: &[String]) -> bool {
+    if !picked_packages(extra).is_none_or(|picked| picked.iter().any(|p| p == LOCAL_AWS_PACKAGE)) {
+        return false;
+    }
+    let mut selected_targets = false;
+    let mut args = extra.iter().take_while(|a| *a != "--");
+    while let Some(arg) = args.next() {
+        let test = if arg == "--test" {
+            args.next().map(String::as_str)
+        } else {
+            arg.strip_prefix("--test=")
+        };
+        if let Some(name) = test {
+            if FUNCTION_LOG_TESTS.contains(&name) {
+                return true;
+            }
+            selected_targets = true;
+        } else if matches!(arg.as_str(), "--tests" | "--all-targets") {
+            return true;
+        } else if matches!(
+            arg.as_str(),
+            "--lib"
+                | "--bins"
+                | "--bin"
+                | "--examples"
+                | "--example"
+                | "--benches"
+                | "--bench"
+                | "--doc"
+        ) || ["--bin=", "--example=", "--bench="]
+            .iter()
+            .any(|prefix| arg.starts_with(prefix))
+        {
+            selected_targets = true;
+        }
+    }
+    !selected_targets
 }
 
 /// Whether the tests about to run include the IaC apply test, which needs packaged functions.
@@ -401,8 +450,20 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
         );
     }
 
-    // Nothing secret in what the run logged: the functions' logs and moto's request log.
+    // Nothing secret in what the run logged: the functions' logs (written at trace level by the
+    // end-to-end tests) and moto's request log.
     let started = Instant::now();
+    if expects_function_log(&options.cargo_test_args)
+        && let Some(problem) = crate::secrets::function_log_problem(&function_log)
+    {
+        eprintln!("xtask: {problem}");
+        steps.record(
+            "secrets scan: no function log to scan",
+            Outcome::Failed(Some(1)),
+            started,
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     let findings = crate::secrets::scan_files(&[&function_log, &log]);
     for finding in &findings {
         eprintln!(
@@ -630,6 +691,39 @@ mod tests {
             let want = picked.map(|p| args(&p));
             assert_eq!(picked_packages(&extra), want, "for {extra:?}");
             assert_eq!(needs_packages(&extra), packages, "for {extra:?}");
+        }
+    }
+
+    #[test]
+    fn function_log_expected_when_the_end_to_end_tests_run() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        for (extra, expected) in [
+            (&[][..], true),
+            (&["-p", "local-aws"], true),
+            (&["-p", "local-aws", "--test", "e2e"], true),
+            (&["-p", "local-aws", "--test=hardening"], true),
+            (
+                &["-p", "local-aws", "--test", "openapi", "--test", "e2e"],
+                true,
+            ),
+            (&["-p", "local-aws", "--tests"], true),
+            (&["-p", "local-aws", "--all-targets"], true),
+            (
+                &["-p", "notes", "-p", "local-aws", "--", "--nocapture"],
+                true,
+            ),
+            (&["-p", "local-aws", "--test", "openapi"], false),
+            (&["-p", "local-aws", "--lib"], false),
+            (&["-p", "local-aws", "--bin=local-aws"], false),
+            (&["-p", "notes"], false),
+            (&["-p", "cognito-claims", "--test", "e2e"], false),
+            (&["--", "--test", "openapi"], true),
+        ] {
+            assert_eq!(
+                expects_function_log(&args(extra)),
+                expected,
+                "for {extra:?}"
+            );
         }
     }
 

@@ -54,7 +54,7 @@ pub fn http() -> reqwest::Client {
 }
 
 /// The real functions behind the gateway, the local issuer, state and notes in `state`, the
-/// functions' logs not forwarded but, at debug level, appended to `$LOCAL_AWS_TEST_LOG` when
+/// functions' logs not forwarded but, at trace level, appended to `$LOCAL_AWS_TEST_LOG` when
 /// that is set (`cargo xtask test` sets it and scans the file for secrets afterwards).
 pub fn real_config(state: &Path) -> StackConfig {
     let mut config = StackConfig::for_workspace(&root());
@@ -62,7 +62,7 @@ pub fn real_config(state: &Path) -> StackConfig {
     config.state_dir = state.to_path_buf();
     config.store = local_aws::stack::Store::Fs(state.join("notes"));
     config.forward_logs = false;
-    config.log_level = "debug".to_owned();
+    config.log_level = "trace".to_owned();
     config.log_file = std::env::var_os("LOCAL_AWS_TEST_LOG").map(PathBuf::from);
     config
 }
