@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use local_aws::lambda::{FunctionSpec, Lambda, LambdaConfig};
+use local_aws::lambda::{FunctionSpec, Lambda, LambdaConfig, RuntimeApiAddress};
 use local_aws::routes::Route;
 
 use crate::model::{FunctionRow, Runtime};
@@ -59,6 +59,11 @@ pub async fn measure(target: &Target, counts: Counts, workload: &mut Workload) -
             idle_timeout: Duration::from_secs(3600),
             queue_timeout: Duration::from_secs(60),
             forward_logs: false,
+            // awslambdaric appends its paths to `host:port/prefix`; lambda_runtime needs a URL.
+            runtime_api_address: match target.runtime {
+                Runtime::Rust => RuntimeApiAddress::Url,
+                Runtime::Python => RuntimeApiAddress::HostPortPath,
+            },
             ..LambdaConfig::default()
         },
     );

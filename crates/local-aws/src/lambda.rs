@@ -8,6 +8,20 @@
 //! are added while all are busy up to the function's limit, are reaped after sitting idle, are
 //! killed when an invocation outlives the function's timeout, and are replaced when they crash.
 //! Their stdout and stderr are forwarded line by line, prefixed with the function's name.
+//!
+//! Each instance's Runtime API is reachable by that instance only: it is served under a random,
+//! unguessable path prefix of its own (256 bits), given to the process in
+//! `AWS_LAMBDA_RUNTIME_API` and nowhere else, so that another local process that finds the port
+//! cannot take an invocation (the event and the caller's token in it) or answer one: without
+//! the prefix every path is a 404. Lambda's own value is `host:port`; a path after it is used
+//! as a base by both kinds of runtime clients, but in two spellings ([`RuntimeApiAddress`]):
+//! `lambda_runtime`'s client (`lambda_runtime_api_client` 1.1) parses the value as a URI and,
+//! without a scheme, takes only an authority (`host:port/path` fails to parse), so the Rust
+//! functions get `http://127.0.0.1:PORT/PREFIX`; clients that build
+//! `http://{AWS_LAMBDA_RUNTIME_API}/2018-06-01/…` (awslambdaric, aws-lambda-go) get
+//! `127.0.0.1:PORT/PREFIX`. The listener also refuses any `Host` but its own (the `hostcheck`
+//! module). A process running as the same user can still read another's environment
+//! (`/proc/PID/environ`); the prefix keeps out other users and anything that can only connect.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -53,6 +67,19 @@ pub struct LambdaConfig {
     pub forward_logs: bool,
     /// Also append the functions' output to this file (the tests scan it for secrets).
     pub log_file: Option<PathBuf>,
+    /// How `AWS_LAMBDA_RUNTIME_API` spells the instance's address and secret prefix.
+    pub runtime_api_address: RuntimeApiAddress,
+}
+
+/// How `AWS_LAMBDA_RUNTIME_API` carries an instance's address and secret path prefix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RuntimeApiAddress {
+    /// `http://127.0.0.1:PORT/PREFIX`: what Rust's `lambda_runtime` needs to use a path.
+    #[default]
+    Url,
+    /// `127.0.0.1:PORT/PREFIX`: for runtime clients that build `http://{value}/2018-06-01/…`
+    /// (awslambdaric, aws-lambda-go).
+    HostPortPath,
 }
 
 impl Default for LambdaConfig {
@@ -64,6 +91,7 @@ impl Default for LambdaConfig {
             queue_timeout: Duration::from_secs(10),
             forward_logs: true,
             log_file: None,
+            runtime_api_address: RuntimeApiAddress::Url,
         }
     }
 }
@@ -448,7 +476,8 @@ impl Instance {
                 config.region, spec.name
             ),
         });
-        let app = axum::Router::new()
+        let prefix = runtime_api_prefix().map_err(failed)?;
+        let api_routes = axum::Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
                 "/2018-06-01/runtime/invocation/{id}/response",
@@ -457,6 +486,15 @@ impl Instance {
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(Arc::clone(&api));
+        let app = crate::hostcheck::guard(
+            axum::Router::new().nest(&format!("/{prefix}"), api_routes),
+            addr.port(),
+            crate::hostcheck::Refusal::Json,
+        );
+        let runtime_api = match config.runtime_api_address {
+            RuntimeApiAddress::Url => format!("http://{addr}/{prefix}"),
+            RuntimeApiAddress::HostPortPath => format!("{addr}/{prefix}"),
+        };
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -466,7 +504,7 @@ impl Instance {
             .env_clear()
             .envs(std::env::var_os("PATH").map(|p| (std::ffi::OsString::from("PATH"), p)))
             .envs(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())))
-            .envs(lambda_env(&spec, config, id, &addr.to_string()))
+            .envs(lambda_env(&spec, config, id, &runtime_api))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -590,6 +628,15 @@ impl Instance {
             tokio::time::timeout(Duration::from_secs(5), exited.wait_for(Option::is_some)).await;
         self.server.abort();
     }
+}
+
+/// A random path segment of 256 bits (base64url) for an instance's Runtime API.
+fn runtime_api_prefix() -> Result<String, String> {
+    use base64::Engine as _;
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| format!("no randomness for its Runtime API's prefix: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Lambda's standard variables for an instance; they are set after the function's own, so a

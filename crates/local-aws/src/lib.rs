@@ -7,7 +7,10 @@
 //! - [`gateway`]: the API Gateway HTTP API emulator with the JWT authorizer's rules;
 //! - [`issuer`]: a Cognito-compatible local issuer: RSA key, JWKS, hosted-UI-like pages,
 //!   `/oauth2/token`, users that persist in a state directory;
-//! - [`devpages`]: the stack's `/dev/callback` page (code exchanged, tokens shown);
+//! - [`devpages`]: the stack's `/dev/login` and `/dev/callback` pages (a sign-in with state and
+//!   PKCE, the code exchanged, tokens shown);
+//! - [`hostcheck`]: every loopback server refuses requests not addressed to its own
+//!   `127.0.0.1:PORT` or `localhost:PORT` (DNS rebinding);
 //! - [`soak`]: `cargo xtask soak`, a bounded load run that checks nothing is lost;
 //! - [`stack`]: all of it wired together on loopback, as `cargo xtask dev` starts it.
 
@@ -16,6 +19,7 @@
 pub mod devpages;
 pub mod event;
 pub mod gateway;
+pub mod hostcheck;
 pub mod issuer;
 pub mod lambda;
 pub mod routes;

@@ -1,6 +1,11 @@
 //! The whole local system on loopback: the issuer, the Lambda emulator with every function's
 //! binary, and the gateway in front. `cargo xtask dev` and the end-to-end tests start it the
 //! same way, with [`LocalStack::start`].
+//!
+//! The state directory (`.local/dev` for `cargo xtask dev`) and the issuer's directory in it are
+//! created with mode 0700 (an existing one open to others is narrowed to 0700); the app client's
+//! secret (`client-secret`) is created with mode 0600, and an existing one that others may read
+//! or write is refused (the stack does not start) until it is `chmod 600`ed or deleted.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,6 +14,7 @@ use std::time::Duration;
 
 use crate::devpages::{self, DevPages};
 use crate::gateway::{Gateway, JwtConfig};
+use crate::hostcheck::{self, Refusal};
 use crate::issuer::{Issuer, IssuerConfig};
 use crate::lambda::{FunctionSpec, Lambda, LambdaConfig};
 use crate::routes::RouteTable;
@@ -165,7 +171,7 @@ impl LocalStack {
     /// See [`StackError`].
     pub async fn start(config: StackConfig) -> Result<Self, StackError> {
         let routes = RouteTable::load(&config.routes_file)?;
-        std::fs::create_dir_all(&config.state_dir).map_err(|e| StackError::State {
+        crate::issuer::create_private_dir(&config.state_dir).map_err(|e| StackError::State {
             path: config.state_dir.display().to_string(),
             cause: e.to_string(),
         })?;
@@ -233,23 +239,26 @@ impl LocalStack {
         let gateway = Arc::new(Gateway::new(routes, lambda, jwt)?);
         let listener = bind(config.gateway_port).await?;
         let api_url = url_of(&listener)?;
-        let app = gateway
-            .router()
+        let app = hostcheck::guard(gateway.router(), port_of(&listener)?, Refusal::Json)
             .into_make_service_with_connect_info::<SocketAddr>();
         servers.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         }));
-        let issuer = issuer.map(|(issuer, listener)| {
-            let pages = DevPages {
-                issuer: Arc::clone(&issuer),
-                api_url: api_url.clone(),
-            };
-            let app = issuer.router().merge(devpages::router(pages));
-            servers.push(tokio::spawn(async move {
-                let _ = axum::serve(listener, app).await;
-            }));
-            issuer
-        });
+        let issuer = match issuer {
+            Some((issuer, listener)) => {
+                let pages = DevPages::new(Arc::clone(&issuer), api_url.clone());
+                let app = hostcheck::guard(
+                    issuer.router().merge(devpages::router(pages)),
+                    port_of(&listener)?,
+                    Refusal::Html,
+                );
+                servers.push(tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                }));
+                Some(issuer)
+            }
+            None => None,
+        };
         Ok(Self {
             api_url,
             issuer,
@@ -320,6 +329,16 @@ async fn bind(port: u16) -> Result<tokio::net::TcpListener, StackError> {
         })
 }
 
+fn port_of(listener: &tokio::net::TcpListener) -> Result<u16, StackError> {
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|e| StackError::Bind {
+            port: 0,
+            cause: e.to_string(),
+        })
+}
+
 fn url_of(listener: &tokio::net::TcpListener) -> Result<String, StackError> {
     listener
         .local_addr()
@@ -330,32 +349,58 @@ fn url_of(listener: &tokio::net::TcpListener) -> Result<String, StackError> {
         })
 }
 
-/// The local app client's secret: made once, kept in `<state>/client-secret` (mode 0600).
+/// The local app client's secret's file in a state directory.
+pub const CLIENT_SECRET_FILE: &str = "client-secret";
+
+/// The local app client's secret: made once, kept in `<state>/client-secret`, created with
+/// mode 0600 (a temporary file opened 0600, then linked into place). An existing file that
+/// others may read or write (any of the mode bits 0o077) is refused rather than trusted: the
+/// secret may have leaked; `chmod 600` it to keep it, or delete it to get a new one.
 fn client_secret(state_dir: &Path) -> Result<String, StackError> {
-    let path = state_dir.join("client-secret");
-    if let Ok(secret) = std::fs::read_to_string(&path) {
-        let secret = secret.trim().to_owned();
-        if !secret.is_empty() {
-            return Ok(secret);
-        }
+    let path = state_dir.join(CLIENT_SECRET_FILE);
+    let state_error = |cause: String| StackError::State {
+        path: path.display().to_string(),
+        cause,
+    };
+    if let Some(secret) = read_client_secret(state_dir).map_err(state_error)? {
+        return Ok(secret);
     }
     let mut bytes = [0_u8; 24];
-    getrandom::fill(&mut bytes).map_err(|e| StackError::State {
-        path: path.display().to_string(),
-        cause: format!("no randomness: {e}"),
-    })?;
+    getrandom::fill(&mut bytes).map_err(|e| state_error(format!("no randomness: {e}")))?;
     let secret = hex::encode(bytes);
-    let written = std::fs::write(&path, &secret).and_then(|()| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        }
-        Ok(())
-    });
-    written.map_err(|e| StackError::State {
-        path: path.display().to_string(),
-        cause: e.to_string(),
-    })?;
-    Ok(secret)
+    let created = crate::issuer::create_private_exclusive(&path, secret.as_bytes())
+        .map_err(|e| state_error(e.to_string()))?;
+    if created {
+        return Ok(secret);
+    }
+    // Another process created it first: use theirs.
+    read_client_secret(state_dir)
+        .map_err(state_error)?
+        .ok_or_else(|| state_error("the file is empty".to_owned()))
+}
+
+/// Reads the local app client's secret from `<state_dir>/client-secret`: `Ok(None)` when the
+/// file is missing or empty; an error when it cannot be read or when others than its owner may
+/// read or write it (the module documentation says why).
+///
+/// # Errors
+/// A message saying what is wrong with the file.
+pub fn read_client_secret(state_dir: &Path) -> Result<Option<String>, String> {
+    let path = state_dir.join(CLIENT_SECRET_FILE);
+    let metadata = match std::fs::metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    if crate::issuer::readable_by_others(&metadata) {
+        return Err(format!(
+            "{} is readable or writable by other users, so the client secret may have leaked; \
+             `chmod 600` it to keep using it, or delete it to get a new one",
+            path.display()
+        ));
+    }
+    let secret = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let secret = secret.trim().to_owned();
+    Ok((!secret.is_empty()).then_some(secret))
 }

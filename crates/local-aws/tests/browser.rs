@@ -1,6 +1,7 @@
 //! The local sign-in pages in a real browser: headless Chromium driven over WebDriver
-//! (chromedriver) through sign-up (a policy error first), the mailbox, confirmation, sign-in
-//! and the callback, then the API called with the token the callback page shows.
+//! (chromedriver) from the banner's `/dev/login` link through sign-up (a policy error first),
+//! the mailbox, confirmation, sign-in and the callback (which checks the state), then the API
+//! called with the token the callback page shows.
 //!
 //! `cargo xtask test` unpacks Chromium and chromedriver into `.tools/debs` and sets `CHROMIUM`,
 //! `CHROMEDRIVER` and `CHROMIUM_LIBRARY_PATH`; without them this test fails and says so.
@@ -10,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use local_aws::stack::{LOCAL_CLIENT_ID, LocalStack, StackConfig};
+use local_aws::stack::{LocalStack, StackConfig};
 
 const EMAIL: &str = "browser@example.com";
 const PASSWORD: &str = "Browser-Test-42-ok";
@@ -181,17 +182,10 @@ async fn sign_up_confirm_sign_in_and_call_the_api_in_chromium() {
     let profile = state.path().join("chromium-profile");
     let client = browser(&driver_url, &profile).await;
 
-    let Ok(mut authorize) = reqwest::Url::parse(&issuer_config.authorize_url()) else {
-        panic!("bad authorize URL");
-    };
-    authorize
-        .query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", LOCAL_CLIENT_ID)
-        .append_pair("redirect_uri", &callback)
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", "browser-state");
-    if let Err(e) = client.goto(authorize.as_str()).await {
+    // The banner's sign-in link: /dev/login starts the flow with a state (and PKCE) that
+    // /dev/callback checks.
+    let start = format!("{}/dev/login", issuer_config.base_url);
+    if let Err(e) = client.goto(&start).await {
         panic!("open the sign-in page: {e}");
     }
     wait_for(&client, "/login", "Sign up").await;

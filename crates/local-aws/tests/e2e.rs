@@ -23,6 +23,31 @@ use crate::common::{
     start, tempdir,
 };
 
+/// Like `common::http`, with a cookie store (for the issuer's pages: the `XSRF-TOKEN` cookie and the
+/// session).
+pub fn browser_http() -> reqwest::Client {
+    match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("an HTTP client: {e}"),
+    }
+}
+
+/// The `_csrf` hidden field's value on an issuer page (the form token of its `XSRF-TOKEN`
+/// cookie).
+pub fn form_token(page: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let Some(start) = page.find(marker).map(|i| i + marker.len()) else {
+        panic!("no _csrf field on the page:\n{page}");
+    };
+    let end = page[start..].find('"').map_or(page.len(), |i| i + start);
+    page[start..end].to_owned()
+}
+
 fn location(response: &reqwest::Response) -> String {
     response
         .headers()
@@ -46,7 +71,7 @@ async fn sign_up_and_in(stack: &LocalStack, email: &str) -> Value {
         panic!("the stack has no local issuer");
     };
     let config = issuer.config().clone();
-    let client = http();
+    let client = browser_http();
     let redirect_uri = config.callback_urls[0].clone();
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -72,9 +97,13 @@ async fn sign_up_and_in(stack: &LocalStack, email: &str) -> Value {
         "{}",
         location(&authorize)
     );
+    // the sign-in page sets the XSRF-TOKEN cookie; its form carries the matching token
+    let login_page = send(client.get(format!("{}{}", config.base_url, location(&authorize)))).await;
+    assert_eq!(login_page.status(), StatusCode::OK);
+    let token = form_token(&login_page.text().await.unwrap_or_default());
 
     let mut form: Vec<(&str, &str)> = params.to_vec();
-    form.extend([("email", email), ("password", PASSWORD)]);
+    form.extend([("email", email), ("password", PASSWORD), ("_csrf", &token)]);
     let signup = send(
         client
             .post(format!("{}/signup", config.base_url))
@@ -103,7 +132,7 @@ async fn sign_up_and_in(stack: &LocalStack, email: &str) -> Value {
     );
 
     let mut form: Vec<(&str, &str)> = params.to_vec();
-    form.extend([("email", email), ("code", code.as_str())]);
+    form.extend([("email", email), ("code", code.as_str()), ("_csrf", &token)]);
     let confirm = send(
         client
             .post(format!("{}/confirm", config.base_url))
@@ -114,7 +143,7 @@ async fn sign_up_and_in(stack: &LocalStack, email: &str) -> Value {
     assert!(location(&confirm).contains("/login"));
 
     let mut form: Vec<(&str, &str)> = params.to_vec();
-    form.extend([("email", email), ("password", PASSWORD)]);
+    form.extend([("email", email), ("password", PASSWORD), ("_csrf", &token)]);
     let login = send(
         client
             .post(format!("{}/login", config.base_url))
@@ -875,5 +904,368 @@ async fn route_scopes_are_enforced_and_claims_arrive_as_strings() {
         "numbers as strings: {jwt}"
     );
     assert_eq!(jwt["claims"]["token_use"], "access");
+    stack.shutdown().await;
+}
+
+/// The port of a base URL such as `http://127.0.0.1:3001`.
+fn port_of(url: &str) -> u16 {
+    match reqwest::Url::parse(url).ok().and_then(|u| u.port()) {
+        Some(port) => port,
+        None => panic!("no port in {url}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_loopback_server_refuses_requests_for_other_hosts() {
+    let state = tempdir();
+    let stack = fixture_stack(state.path(), 1).await;
+    let Some(issuer) = &stack.issuer else {
+        panic!("the stack has no local issuer");
+    };
+    let issuer_url = issuer.config().base_url.clone();
+    let client = http();
+    let get = |url: String, host: String| {
+        let client = client.clone();
+        async move {
+            match client.get(&url).header("host", host).send().await {
+                Ok(response) => json_of(response).await,
+                Err(e) => panic!("{url}: {e}"),
+            }
+        }
+    };
+    let api_port = port_of(&stack.api_url);
+    let issuer_port = port_of(&issuer_url);
+    // a DNS-rebinding page sends its own name, or the right name with another port
+    for host in [
+        format!("evil.example:{api_port}"),
+        format!("127.0.0.1:{issuer_port}"),
+        "127.0.0.1".to_owned(),
+    ] {
+        let (status, headers, body) = get(format!("{}/plain", stack.api_url), host.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "gateway, Host {host}");
+        assert_eq!(
+            body,
+            json!({"message": "Forbidden"}),
+            "gateway, Host {host}"
+        );
+        assert_eq!(
+            headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+    }
+    for path in [
+        "/mailbox",
+        "/login",
+        "/dev/login",
+        "/dev/callback",
+        "/local_notes/.well-known/jwks.json",
+    ] {
+        let host = format!("evil.example:{issuer_port}");
+        let (status, _, body) = get(format!("{issuer_url}{path}"), host).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "issuer {path}");
+        let text = body.as_str().unwrap_or_default();
+        assert!(text.contains("answers only requests for"), "{path}: {text}");
+    }
+    // its own names work
+    for host in [
+        format!("localhost:{api_port}"),
+        format!("127.0.0.1:{api_port}"),
+    ] {
+        let (status, _, _) = get(format!("{}/plain", stack.api_url), host.clone()).await;
+        assert_eq!(status, StatusCode::OK, "gateway, Host {host}");
+    }
+    let (status, _, _) = get(
+        format!("{issuer_url}/mailbox"),
+        format!("localhost:{issuer_port}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    stack.shutdown().await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_runtime_api_serves_only_its_own_secret_prefix() {
+    let state = tempdir();
+    let stack = fixture_stack(state.path(), 1).await;
+    let client = http();
+    let (status, _, _) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{}/plain", stack.api_url),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let pids = stack.gateway.lambda().instance_pids("fixture").await;
+    let Some(pid) = pids.first() else {
+        panic!("no fixture instance is running");
+    };
+    let environ = match std::fs::read(format!("/proc/{pid}/environ")) {
+        Ok(bytes) => bytes,
+        Err(e) => panic!("/proc/{pid}/environ: {e}"),
+    };
+    let runtime_api = environ
+        .split(|b| *b == 0)
+        .filter_map(|entry| std::str::from_utf8(entry).ok())
+        .find_map(|entry| entry.strip_prefix("AWS_LAMBDA_RUNTIME_API="))
+        .unwrap_or_default()
+        .to_owned();
+    let Ok(url) = reqwest::Url::parse(&runtime_api) else {
+        panic!("AWS_LAMBDA_RUNTIME_API is {runtime_api:?}");
+    };
+    let prefix = url.path().trim_matches('/').to_owned();
+    assert!(prefix.len() >= 43, "an unguessable prefix: {runtime_api}");
+    let port = url.port().unwrap_or_default();
+    let origin = format!("http://127.0.0.1:{port}");
+    // what another local process would try: Lambda's paths, without or with a wrong prefix
+    let quick = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let wrong = "A".repeat(prefix.len());
+    for (method, path) in [
+        (
+            reqwest::Method::GET,
+            "/2018-06-01/runtime/invocation/next".to_owned(),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/{wrong}/2018-06-01/runtime/invocation/next"),
+        ),
+        (
+            reqwest::Method::POST,
+            "/2018-06-01/runtime/invocation/r-1/response".to_owned(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/2018-06-01/runtime/init/error".to_owned(),
+        ),
+    ] {
+        let answer = quick
+            .request(method.clone(), format!("{origin}{path}"))
+            .send()
+            .await;
+        match answer {
+            Ok(response) => assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}"),
+            Err(e) => panic!("{method} {path} got no answer (an invocation was waited for?): {e}"),
+        }
+    }
+    // the right prefix for another Host is refused too
+    let answer = quick
+        .post(format!("{origin}/{prefix}/2018-06-01/runtime/init/error"))
+        .header("host", format!("evil.example:{port}"))
+        .send()
+        .await;
+    match answer {
+        Ok(response) => assert_eq!(response.status(), StatusCode::FORBIDDEN),
+        Err(e) => panic!("{e}"),
+    }
+    // the instance itself still works
+    let (status, _, _) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{}/plain", stack.api_url),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stack.gateway.lambda().instance_pids("fixture").await, pids);
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dev_callback_serves_only_a_state_that_dev_login_issued_to_this_browser() {
+    let state = tempdir();
+    let stack = fixture_stack(state.path(), 1).await;
+    let Some(issuer) = &stack.issuer else {
+        panic!("the stack has no local issuer");
+    };
+    let config = issuer.config().clone();
+    if let Err(e) = issuer.admin_create_user("dev@example.com", PASSWORD) {
+        panic!("{e}");
+    }
+    let base = config.base_url.clone();
+    let send = |request: reqwest::RequestBuilder| async move {
+        match request.send().await {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let browser = browser_http();
+    // no state, or one nobody issued
+    for query in ["code=abc", "code=abc&state=forged", "error=access_denied"] {
+        let response = send(browser.get(format!("{base}/dev/callback?{query}"))).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let page = response.text().await.unwrap_or_default();
+        assert!(
+            page.contains("/dev/login") && page.contains("Sign-in refused"),
+            "{page}"
+        );
+    }
+    // /dev/login: a state and an S256 challenge, the state in a cookie
+    let start = send(browser.get(format!("{base}/dev/login"))).await;
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let cookie = start
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        cookie.starts_with("local_dev_state=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let authorize = location(&start);
+    let query = query_of(&authorize);
+    assert!(
+        authorize.starts_with(&config.authorize_url()),
+        "{authorize}"
+    );
+    assert_eq!(
+        query.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
+    let issued = query.get("state").cloned().unwrap_or_default();
+    assert!(issued.len() >= 43, "{authorize}");
+    // another browser with the same state is refused
+    let response = send(http().get(format!("{base}/dev/callback?code=abc&state={issued}"))).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // this browser signs in and lands on the callback with the state
+    let to_login = send(browser.get(&authorize)).await;
+    assert_eq!(to_login.status(), StatusCode::FOUND);
+    let page = send(browser.get(format!("{base}{}", location(&to_login)))).await;
+    let token = form_token(&page.text().await.unwrap_or_default());
+    let mut form: Vec<(String, String)> = query.clone().into_iter().collect();
+    for (name, value) in [
+        ("email", "dev@example.com"),
+        ("password", PASSWORD),
+        ("_csrf", token.as_str()),
+    ] {
+        form.push((name.to_owned(), value.to_owned()));
+    }
+    let login = send(browser.post(format!("{base}/login")).form(&form)).await;
+    assert_eq!(login.status(), StatusCode::FOUND);
+    let callback = location(&login);
+    assert_eq!(query_of(&callback).get("state"), Some(&issued));
+    let done = send(browser.get(&callback)).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let page = done.text().await.unwrap_or_default();
+    assert!(
+        page.contains("Signed in") && page.contains("id_token"),
+        "{page}"
+    );
+    // a state works once
+    let again = send(browser.get(&callback)).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    stack.shutdown().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_state_directory_and_client_secret_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| match std::fs::metadata(path) {
+        Ok(m) => m.permissions().mode() & 0o777,
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    let top = tempdir();
+    let state = top.path().join("dev");
+    // the routes file goes next to the state directory, which the stack creates
+    let mut config = fixture_config(top.path(), "none", &[]);
+    config.state_dir = state.clone();
+    config.store = local_aws::stack::Store::Fs(state.join("notes"));
+    let stack = start(config.clone()).await;
+    stack.shutdown().await;
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&state.join("issuer")), 0o700);
+    assert_eq!(mode(&state.join("client-secret")), 0o600);
+    assert_eq!(mode(&state.join("issuer/users.json")), 0o600);
+    let secret = std::fs::read_to_string(state.join("client-secret")).unwrap_or_default();
+
+    // a directory others can enter is narrowed; the same secret is used again
+    let widen = |path: &std::path::Path, mode: u32| {
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+            panic!("chmod {}: {e}", path.display());
+        }
+    };
+    widen(&state, 0o755);
+    widen(&state.join("issuer"), 0o755);
+    let stack = start(config.clone()).await;
+    let Some(issuer) = &stack.issuer else {
+        panic!("no issuer");
+    };
+    assert_eq!(issuer.config().client_secret, secret.trim());
+    stack.shutdown().await;
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&state.join("issuer")), 0o700);
+
+    // a secret others can read is not trusted
+    widen(&state.join("client-secret"), 0o644);
+    match LocalStack::start(config.clone()).await {
+        Ok(_) => panic!("a world-readable client secret was used"),
+        Err(e) => assert!(e.to_string().contains("chmod 600"), "{e}"),
+    }
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+        .args(["token", "--email", "x@example.com", "--state-dir"])
+        .arg(&state)
+        .output();
+    match cli {
+        Ok(out) => {
+            assert!(!out.status.success());
+            assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+        }
+        Err(e) => panic!("run local-aws: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_names_follow_cognito_on_the_command_line() {
+    let state = tempdir();
+    let stack = fixture_stack(state.path(), 1).await;
+    let Some(issuer) = &stack.issuer else {
+        panic!("no issuer");
+    };
+    if let Err(e) = issuer.admin_create_user("dev@example.com", PASSWORD) {
+        panic!("{e}");
+    }
+    let port = port_of(&issuer.config().base_url).to_string();
+    let group = |name: &str| match std::process::Command::new(env!("CARGO_BIN_EXE_local-aws"))
+        .args([
+            "group",
+            "add",
+            "--email",
+            "dev@example.com",
+            "--group",
+            name,
+        ])
+        .args(["--issuer-port", port.as_str(), "--state-dir"])
+        .arg(state.path())
+        .output()
+    {
+        Ok(out) => (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ),
+        Err(e) => panic!("run local-aws: {e}"),
+    };
+    let (ok, stderr) = group("a b");
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("invalid group name \"a b\""), "{stderr}");
+    let (ok, stderr) = group("\"admin\"");
+    assert!(ok, "{stderr}");
+    let tokens = match issuer.issue_tokens("dev@example.com", &[]) {
+        Ok(t) => Value::Object(t),
+        Err(e) => panic!("{e}"),
+    };
+    let (id, access) = tokens_of(&tokens);
+    assert_eq!(claims(&id)["cognito:groups"], json!(["\"admin\""]));
+    assert_eq!(claims(&access)["cognito:groups"], json!(["\"admin\""]));
     stack.shutdown().await;
 }

@@ -221,9 +221,9 @@ fn main() -> ExitCode {
 
 fn issuer_config(state: &StateArgs) -> Result<IssuerConfig, String> {
     let state_dir = &state.state_dir;
-    let secret = std::fs::read_to_string(state_dir.join("client-secret")).map_err(|e| {
+    let secret = local_aws::stack::read_client_secret(state_dir)?.ok_or_else(|| {
         format!(
-            "no local stack state in {} ({e}): run `cargo xtask dev` once first",
+            "no local stack state in {} (no client-secret): run `cargo xtask dev` once first",
             state_dir.display()
         )
     })?;
@@ -232,7 +232,7 @@ fn issuer_config(state: &StateArgs) -> Result<IssuerConfig, String> {
         state_dir.join("issuer"),
         base,
         LOCAL_CLIENT_ID.to_owned(),
-        secret.trim().to_owned(),
+        secret,
         Vec::<String>::new(),
     ))
 }
@@ -350,12 +350,20 @@ fn banner(stack: &LocalStack, args: &ServeArgs, callback: &str) {
     ];
     if let Some(issuer) = &stack.issuer {
         let config = issuer.config();
-        lines.push(format!(
-            "  sign in    {}?response_type=code&client_id={}&redirect_uri={}&scope=openid+email+profile",
-            config.authorize_url(),
-            config.client_id,
-            urlencode(callback)
-        ));
+        if callback.ends_with(local_aws::devpages::CALLBACK_PATH) {
+            lines.push(format!(
+                "  sign in    {}{}",
+                config.base_url,
+                local_aws::devpages::LOGIN_PATH
+            ));
+        } else {
+            lines.push(format!(
+                "  sign in    {}?response_type=code&client_id={}&redirect_uri={}&scope=openid+email+profile",
+                config.authorize_url(),
+                config.client_id,
+                urlencode(callback)
+            ));
+        }
         lines.push(format!(
             "  mailbox    {}/mailbox   (verification codes land here)",
             config.base_url

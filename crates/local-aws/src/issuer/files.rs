@@ -1,5 +1,7 @@
-//! Files of the state directory: private (0600) atomic writes and JSON documents updated under
-//! a lock file, so that a running server and a separate command can share them safely.
+//! Files of the state directory: private (0700) directories, private (0600) atomic writes and
+//! JSON documents updated under a lock file, so that a running server and a separate command
+//! can share them safely. Files get their mode when they are created (a temporary file opened
+//! with mode 0600, then renamed or linked into place), never a wider one first.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Write};
@@ -20,6 +22,40 @@ fn private_options() -> OpenOptions {
         options.mode(0o600);
     }
     options
+}
+
+/// Creates `dir` (and missing parents) with mode 0700, and narrows an existing `dir` that
+/// others can read, write or enter to 0700 (on Unix).
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        let mode = fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
+}
+
+/// Whether others than the owner may read or write `path` (Unix mode bits 0o077).
+pub(crate) fn readable_by_others(metadata: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        metadata.permissions().mode() & 0o077 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = metadata;
+        false
+    }
 }
 
 /// A fresh temporary path next to `path` (same directory, so that a rename is atomic).

@@ -15,10 +15,22 @@
 //! | `GET, POST /login`, `/signup`, `/confirm` | the hosted-UI-like pages |
 //! | `GET /mailbox` | the local stand-in for email: the latest verification code per email |
 //! | `GET /logout` | ends the session and redirects to a registered sign-out URL |
+//!
+//! The pages are a web app a browser with other tabs open visits: every form POST needs the
+//! form token of its `XSRF-TOKEN` cookie (the `csrf` module; else 403); failed sign-ins lock the
+//! user out as Cognito does (the `lockout` module, [`LockoutPolicy`]) and a verification code
+//! stops working after 5 wrong attempts; passwords are PBKDF2-HMAC-SHA256 with 600 000
+//! iterations, older hashes upgraded at the next sign-in; an app client without a secret must
+//! use PKCE S256, and a `code_verifier` for a code issued without a challenge is
+//! `invalid_grant`; group names follow Cognito's `CreateGroup` rule; the state directory is
+//! created 0700 and its files 0600. [`crate::stack`] serves the router only for its own
+//! `Host` ([`crate::hostcheck`]).
 
+mod csrf;
 mod der;
 mod files;
 mod keys;
+mod lockout;
 mod oauth;
 mod pages;
 mod params;
@@ -31,7 +43,6 @@ mod tests;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -41,9 +52,12 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value};
 
 use files::JsonStore;
+pub(crate) use files::{create_private_dir, create_private_exclusive, readable_by_others};
 use keys::SigningKey;
 use tokens::{AuthCode, Grant};
 use users::{USERS_FILE, User, UsersFile};
+
+pub use lockout::LockoutPolicy;
 
 /// The password rules that sign-up and [`Issuer::admin_create_user`] enforce, like a Cognito
 /// user pool's `password_policy`.
@@ -135,6 +149,8 @@ pub struct IssuerConfig {
     pub id_token_ttl: Duration,
     /// Refresh token lifetime (default 30 days).
     pub refresh_token_ttl: Duration,
+    /// The lockout after failed sign-in attempts (default: Cognito's).
+    pub sign_in_lockout: LockoutPolicy,
 }
 
 impl fmt::Debug for IssuerConfig {
@@ -151,14 +167,15 @@ impl fmt::Debug for IssuerConfig {
             .field("access_token_ttl", &self.access_token_ttl)
             .field("id_token_ttl", &self.id_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("sign_in_lockout", &self.sign_in_lockout)
             .finish()
     }
 }
 
 impl IssuerConfig {
     /// A configuration with Cognito's defaults for the rest: pool id `local_notes`, the default
-    /// [`PasswordPolicy`], 1-hour access and id tokens, 30-day refresh tokens, and as sign-out
-    /// URLs the callback URLs' origins followed by `/`.
+    /// [`PasswordPolicy`], 1-hour access and id tokens, 30-day refresh tokens, Cognito's
+    /// [`LockoutPolicy`], and as sign-out URLs the callback URLs' origins followed by `/`.
     pub fn new(
         state_dir: impl Into<PathBuf>,
         base_url: impl Into<String>,
@@ -188,6 +205,7 @@ impl IssuerConfig {
             access_token_ttl: Duration::from_secs(3600),
             id_token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            sign_in_lockout: LockoutPolicy::default(),
         }
     }
 
@@ -331,7 +349,10 @@ pub enum IssuerError {
     #[error("Invalid email address format: {0:?}")]
     InvalidEmail(String),
     /// The group name is not usable.
-    #[error("invalid group name {0:?}: use 1 to 128 characters without whitespace")]
+    #[error(
+        "invalid group name {0:?}: Cognito group names are 1 to 128 letters, marks, symbols, \
+         numbers or punctuation characters (no whitespace, control or format characters)"
+    )]
     InvalidGroup(String),
     /// A token could not be signed.
     #[error("cannot sign a token: {0}")]
@@ -346,6 +367,8 @@ pub struct Issuer {
     refresh_tokens: JsonStore,
     codes: Mutex<HashMap<String, AuthCode>>,
     sessions: Mutex<HashMap<String, web::Session>>,
+    csrf: csrf::CsrfKey,
+    lockouts: lockout::Lockouts,
 }
 
 impl fmt::Debug for Issuer {
@@ -365,7 +388,7 @@ impl Issuer {
     /// An unusable configuration, state directory, key or users file.
     pub fn open(config: IssuerConfig) -> Result<Arc<Self>, IssuerError> {
         config.validate()?;
-        fs::create_dir_all(&config.state_dir).map_err(|source| IssuerError::Io {
+        create_private_dir(&config.state_dir).map_err(|source| IssuerError::Io {
             action: "create",
             path: config.state_dir.clone(),
             source,
@@ -382,6 +405,8 @@ impl Issuer {
             refresh_tokens,
             codes: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
+            csrf: csrf::CsrfKey::generate()?,
+            lockouts: lockout::Lockouts::default(),
         }))
     }
 
@@ -492,13 +517,12 @@ impl Issuer {
 /// group the user already has changes nothing.
 ///
 /// # Errors
-/// [`IssuerError::UnknownUser`] when no user has this email; an invalid group name; an
-/// unreadable or unwritable users file.
+/// [`IssuerError::UnknownUser`] when no user has this email; [`IssuerError::InvalidGroup`]
+/// when `group` breaks Cognito's group-name rule (1 to 128 characters matching
+/// `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`, taken as given: no trimming); an unreadable or unwritable
+/// users file.
 pub fn add_user_to_group(state_dir: &Path, email: &str, group: &str) -> Result<(), IssuerError> {
-    let group = group.trim();
-    if group.is_empty() || group.chars().count() > 128 || group.chars().any(char::is_whitespace) {
-        return Err(IssuerError::InvalidGroup(group.to_owned()));
-    }
+    let group = users::GroupName::parse(group)?;
     let email = users::normalize_email(email);
     let store = JsonStore::new(state_dir.join(USERS_FILE));
     let unknown = || IssuerError::UnknownUser {
@@ -510,8 +534,8 @@ pub fn add_user_to_group(state_dir: &Path, email: &str, group: &str) -> Result<(
     }
     store.update(|pool: &mut UsersFile| {
         let user = pool.users.get_mut(&email).ok_or_else(unknown)?;
-        if !user.groups.iter().any(|g| g == group) {
-            user.groups.push(group.to_owned());
+        if !user.groups.contains(&group) {
+            user.groups.push(group.clone());
         }
         Ok(())
     })

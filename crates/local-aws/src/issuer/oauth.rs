@@ -132,13 +132,17 @@ impl Issuer {
         {
             return Err(OAuthError::InvalidGrant);
         }
-        if let Some(challenge) = &auth.code_challenge {
-            let verifier = fields
-                .get("code_verifier")
-                .ok_or(OAuthError::InvalidGrant)?;
-            if !is_pkce_value(verifier) || s256(verifier) != *challenge {
-                return Err(OAuthError::InvalidGrant);
+        match (&auth.code_challenge, fields.get("code_verifier")) {
+            (Some(challenge), Some(verifier)) => {
+                if !is_pkce_value(verifier) || s256(verifier) != *challenge {
+                    return Err(OAuthError::InvalidGrant);
+                }
             }
+            (Some(_), None) => return Err(OAuthError::InvalidGrant),
+            // A verifier for a code issued without a challenge: the code may have been injected
+            // into a flow that used PKCE (RFC 9700, section 4.8.2).
+            (None, Some(_)) => return Err(OAuthError::InvalidGrant),
+            (None, None) => {}
         }
         let pool: UsersFile = self.users.load()?;
         let user = pool

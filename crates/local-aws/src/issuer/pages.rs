@@ -2,6 +2,7 @@
 //! server-rendered HTML with inline CSS and no JavaScript; everything echoed is escaped.
 
 use super::PasswordPolicy;
+use super::csrf::CSRF_FIELD;
 use super::params::AuthParams;
 
 /// Escapes text for HTML content and attribute values.
@@ -46,11 +47,10 @@ fn layout(title: &str, body: &str, wide: bool) -> String {
     )
 }
 
-/// The OAuth parameters as hidden form fields.
-fn hidden_fields(params: &AuthParams) -> String {
-    params
-        .pairs()
-        .into_iter()
+/// The OAuth parameters and the form token (`_csrf`) as hidden form fields.
+fn hidden_fields(params: &AuthParams, csrf: &str) -> String {
+    std::iter::once((CSRF_FIELD, csrf))
+        .chain(params.pairs())
         .map(|(name, value)| {
             format!(
                 "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
@@ -77,6 +77,7 @@ fn messages(error: Option<&str>, notice: Option<&str>) -> String {
 /// The sign-in page.
 pub(crate) fn login(
     params: &AuthParams,
+    csrf: &str,
     email: &str,
     error: Option<&str>,
     notice: Option<&str>,
@@ -91,7 +92,7 @@ pub(crate) fn login(
          <p>Need an account? <a href=\"{signup}\">Sign up</a></p>\
          <p class=\"muted\">Verification codes are on the console and in the <a href=\"/mailbox\">local mailbox</a>.</p>",
         messages = messages(error, notice),
-        hidden = hidden_fields(params),
+        hidden = hidden_fields(params, csrf),
         email = escape(email),
         signup = escape(&params.url("/signup", &[])),
     );
@@ -101,6 +102,7 @@ pub(crate) fn login(
 /// The sign-up page, with the password rules.
 pub(crate) fn signup(
     params: &AuthParams,
+    csrf: &str,
     email: &str,
     error: Option<&str>,
     policy: &PasswordPolicy,
@@ -126,7 +128,7 @@ pub(crate) fn signup(
          <button type=\"submit\">Sign up</button></form>\
          <p>Already have an account? <a href=\"{login}\">Sign in</a></p>",
         messages = messages(error, None),
-        hidden = hidden_fields(params),
+        hidden = hidden_fields(params, csrf),
         email = escape(email),
         rules = escape(&rules.join(", ")),
         login = escape(&params.url("/login", &[])),
@@ -137,11 +139,12 @@ pub(crate) fn signup(
 /// The confirmation-code page.
 pub(crate) fn confirm(
     params: &AuthParams,
+    csrf: &str,
     email: &str,
     error: Option<&str>,
     notice: Option<&str>,
 ) -> String {
-    let hidden = hidden_fields(params);
+    let hidden = hidden_fields(params, csrf);
     let body = format!(
         "{messages}<p>We have sent a code by email to <b>{email}</b>. Enter it below to confirm \
          your account. (Locally, the code is on the console and in the \
@@ -219,10 +222,11 @@ mod tests {
             state: Some("\"><script>".into()),
             ..AuthParams::default()
         };
-        let page = login(&params, "<b>@x.co", Some("<err>"), None);
+        let page = login(&params, "t\"ok", "<b>@x.co", Some("<err>"), None);
         assert!(!page.contains("<script>"));
         assert!(!page.contains("<b>@"));
         assert!(!page.contains("<err>"));
         assert!(page.contains("name=\"state\" value=\"&quot;&gt;&lt;script&gt;\""));
+        assert!(page.contains("name=\"_csrf\" value=\"t&quot;ok\""));
     }
 }

@@ -136,6 +136,11 @@ pub(crate) fn validate(
     {
         return Err(error("invalid_request"));
     }
+    // A public client (no secret) has nothing but PKCE to bind the code to its flow: S256 is
+    // required (RFC 9700, section 2.1.1).
+    if config.client_secret.is_empty() && params.code_challenge.is_none() {
+        return Err(error("invalid_request"));
+    }
     let mut scopes: Vec<String> = Vec::new();
     match params.scope.as_deref() {
         None => scopes.extend(ALLOWED_SCOPES.iter().map(|s| (*s).to_owned())),
@@ -316,5 +321,22 @@ mod tests {
             validate(&config, &scope).expect("valid").scopes,
             ["email", "openid"]
         );
+
+        // a public client must use PKCE with S256
+        let public = IssuerConfig {
+            client_secret: String::new(),
+            ..config
+        };
+        assert!(
+            matches!(validate(&public, &params()), Err(Rejection::Redirect(u)) if u.contains("error=invalid_request"))
+        );
+        assert!(
+            matches!(validate(&public, &plain), Err(Rejection::Redirect(u)) if u.contains("error=invalid_request"))
+        );
+        let s256 = AuthParams {
+            code_challenge_method: Some("S256".into()),
+            ..plain
+        };
+        assert!(validate(&public, &s256).is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! Tests of the local issuer: its router served on a loopback port and driven with reqwest
 //! (redirects not followed, so that every `Location` can be checked).
 
+use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,17 +32,23 @@ struct Server {
 }
 
 async fn serve(state_dir: &Path) -> Server {
+    serve_with(state_dir, |_| {}).await
+}
+
+/// [`serve`] with a changed configuration.
+async fn serve_with(state_dir: &Path, change: impl FnOnce(&mut IssuerConfig)) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("local addr"));
-    let config = IssuerConfig::new(
+    let mut config = IssuerConfig::new(
         state_dir,
         &base,
         CLIENT_ID,
         SECRET,
         [CALLBACK, OTHER_CALLBACK],
     );
+    change(&mut config);
     let issuer = Issuer::open(config).expect("open issuer");
     let router = issuer.router();
     tokio::spawn(async move {
@@ -64,7 +71,28 @@ impl Server {
         self.http.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// The form token of this client's `XSRF-TOKEN` cookie, from a page with a form (which
+    /// sets the cookie on the first visit).
+    async fn form_token(&self) -> String {
+        let page = self
+            .get("/signup")
+            .await
+            .text()
+            .await
+            .expect("sign-up page");
+        form_token(&page)
+    }
+
+    /// A form POST as the pages send it: with the form token.
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        let token = self.form_token().await;
+        let mut form = form.to_vec();
+        form.push(("_csrf", &token));
+        self.post_raw(path, &form).await
+    }
+
+    /// A form POST exactly as given.
+    async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Response {
         self.http
             .post(self.url(path))
             .form(form)
@@ -140,6 +168,14 @@ impl Server {
             .expect("token verifies")
             .claims
     }
+}
+
+/// The `_csrf` hidden field's value on a page.
+fn form_token(page: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = page.find(marker).expect("a _csrf field") + marker.len();
+    let end = page[start..].find('"').expect("end of the value") + start;
+    page[start..end].to_owned()
 }
 
 fn authorize_params() -> Vec<(&'static str, &'static str)> {
@@ -826,10 +862,17 @@ async fn state_persists_and_groups_reach_the_next_token() {
         add_user_to_group(dir.path(), "ghost@example.com", "admin"),
         Err(IssuerError::UnknownUser { .. })
     ));
-    assert!(matches!(
-        add_user_to_group(dir.path(), "dev@example.com", "two words"),
-        Err(IssuerError::InvalidGroup(_))
-    ));
+    for bad in ["two words", " admin", "admin\n", "a\u{200b}b", ""] {
+        assert!(
+            matches!(
+                add_user_to_group(dir.path(), "dev@example.com", bad),
+                Err(IssuerError::InvalidGroup(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    // Cognito allows quotes in a group name; the token carries it as one array element.
+    add_user_to_group(dir.path(), "dev@example.com", "\"admin\"").expect("quoted group");
 
     let tokens = second
         .issuer
@@ -841,8 +884,9 @@ async fn state_persists_and_groups_reach_the_next_token() {
     let access = second
         .verify(tokens["access_token"].as_str().expect("access"))
         .await;
-    assert_eq!(id["cognito:groups"], json!(["admin", "editors"]));
-    assert_eq!(access["cognito:groups"], json!(["admin", "editors"]));
+    let groups = json!(["admin", "editors", "\"admin\""]);
+    assert_eq!(id["cognito:groups"], groups);
+    assert_eq!(access["cognito:groups"], groups);
 
     // the refresh token of the first instance still works, and carries the new groups
     let (status, refreshed) = second
@@ -858,7 +902,26 @@ async fn state_persists_and_groups_reach_the_next_token() {
     let access = second
         .verify(refreshed["access_token"].as_str().expect("access"))
         .await;
-    assert_eq!(access["cognito:groups"], json!(["admin", "editors"]));
+    assert_eq!(access["cognito:groups"], groups);
+
+    // a users file holding a group name Cognito refuses is reported, not served
+    let users_path = dir.path().join(USERS_FILE);
+    let good = fs::read_to_string(&users_path).expect("users file");
+    let bad = good.replacen("\"editors\"", "\"two words\"", 1);
+    assert_ne!(good, bad);
+    let bad_dir = tempfile::tempdir().expect("tempdir");
+    fs::write(bad_dir.path().join(USERS_FILE), bad).expect("write");
+    let config = IssuerConfig::new(
+        bad_dir.path(),
+        "http://127.0.0.1:1",
+        CLIENT_ID,
+        SECRET,
+        [CALLBACK],
+    );
+    assert!(matches!(
+        Issuer::open(config),
+        Err(IssuerError::CorruptFile { .. })
+    ));
 
     // revocation
     let response = second
@@ -992,4 +1055,360 @@ fn config_defaults() {
         ..config
     };
     assert!(matches!(Issuer::open(bad), Err(IssuerError::Config(_))));
+}
+
+#[tokio::test]
+async fn form_posts_without_the_right_form_token_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve(dir.path()).await;
+    server
+        .issuer
+        .admin_create_user("user@example.com", PASSWORD)
+        .expect("create");
+    let token = server.form_token().await;
+    // another browser: its own cookie, so its token is not this one's
+    let other = serve_client();
+    let other_page = other
+        .get(server.url("/signup"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("page");
+    let other_token = form_token(&other_page);
+    assert_ne!(token, other_token);
+
+    let signup = with(
+        authorize_params(),
+        &[("email", "new@example.com"), ("password", PASSWORD)],
+    );
+    let login = with(
+        authorize_params(),
+        &[("email", "user@example.com"), ("password", PASSWORD)],
+    );
+    let confirm = with(
+        authorize_params(),
+        &[("email", "user@example.com"), ("code", "123456")],
+    );
+    for (path, form) in [
+        ("/signup", &signup),
+        ("/login", &login),
+        ("/confirm", &confirm),
+    ] {
+        let missing = form.clone();
+        let wrong = with(form.clone(), &[("_csrf", "AAAA")]);
+        let foreign = with(form.clone(), &[("_csrf", other_token.as_str())]);
+        for (what, form) in [
+            ("missing", missing),
+            ("wrong", wrong),
+            ("another's", foreign),
+        ] {
+            let response = server.post_raw(path, &form).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} {what}");
+            assert!(response.headers().get(LOCATION).is_none());
+            assert!(
+                response.headers().get(SET_COOKIE).is_none(),
+                "{path} {what}"
+            );
+            let body = response.text().await.expect("page");
+            assert!(body.contains("XSRF token"), "{path} {what}: {body}");
+        }
+        // the token without its cookie is refused too
+        let response = Client::new()
+            .post(server.url(path))
+            .form(&with(form.clone(), &[("_csrf", token.as_str())]))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} no cookie");
+    }
+    let pool: UsersFile = server.issuer.users.load().expect("users");
+    assert!(!pool.users.contains_key("new@example.com"));
+
+    // with the right token each works; the cookie is HttpOnly and SameSite
+    let response = server.get("/confirm?email=a%40b.co").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = Client::new()
+        .get(server.url("/login?client_id=x"))
+        .send()
+        .await
+        .expect("page");
+    assert!(
+        response.headers().get(SET_COOKIE).is_none(),
+        "error pages set no cookie"
+    );
+    let fresh = serve_client()
+        .get(server.url("/signup"))
+        .send()
+        .await
+        .expect("page");
+    let cookie = fresh
+        .headers()
+        .get(SET_COOKIE)
+        .expect("XSRF-TOKEN cookie")
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    assert!(
+        cookie.starts_with("XSRF-TOKEN=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert_eq!(
+        server.post("/login", &login).await.status(),
+        StatusCode::FOUND
+    );
+    assert_eq!(
+        server.post("/signup", &signup).await.status(),
+        StatusCode::FOUND
+    );
+}
+
+/// A client with its own cookie jar, not following redirects.
+fn serve_client() -> Client {
+    Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn five_wrong_codes_invalidate_the_code_until_a_new_one_is_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve(dir.path()).await;
+    let form = with(
+        authorize_params(),
+        &[("email", "dev@example.com"), ("password", PASSWORD)],
+    );
+    assert_eq!(
+        server.post("/signup", &form).await.status(),
+        StatusCode::FOUND
+    );
+    let code = code_of(&server.issuer, "dev@example.com");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    fn attempt(code: &str) -> Vec<(&str, &str)> {
+        with(
+            authorize_params(),
+            &[("email", "dev@example.com"), ("code", code)],
+        )
+    }
+    for n in 1..=5 {
+        let response = server.post("/confirm", &attempt(wrong)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "attempt {n}");
+        let body = response.text().await.expect("page");
+        assert!(
+            body.contains("Invalid verification code provided, please try again."),
+            "attempt {n}: {body}"
+        );
+    }
+    // the right code no longer works
+    let response = server.post("/confirm", &attempt(&code)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = response.text().await.expect("page");
+    assert!(
+        body.contains("Attempt limit exceeded, please try after some time."),
+        "{body}"
+    );
+    let pool: UsersFile = server.issuer.users.load().expect("users");
+    assert!(!pool.users["dev@example.com"].confirmed);
+    let mailbox = server.get("/mailbox").await.text().await.expect("mailbox");
+    assert!(mailbox.contains("attempt limit exceeded"), "{mailbox}");
+
+    // a new code starts over
+    let resend = with(
+        authorize_params(),
+        &[("email", "dev@example.com"), ("action", "resend")],
+    );
+    assert_eq!(
+        server.post("/confirm", &resend).await.status(),
+        StatusCode::OK
+    );
+    let code = code_of(&server.issuer, "dev@example.com");
+    let response = server.post("/confirm", &attempt(&code)).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let pool: UsersFile = server.issuer.users.load().expect("users");
+    assert!(pool.users["dev@example.com"].confirmed);
+}
+
+#[tokio::test]
+async fn failed_sign_ins_lock_out_known_and_unknown_users_alike() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A long first lockout, so that the test is not racing a one-second window.
+    let server = serve_with(dir.path(), |config| {
+        config.sign_in_lockout.first_lockout = Duration::from_secs(3600);
+    })
+    .await;
+    server
+        .issuer
+        .admin_create_user("user@example.com", PASSWORD)
+        .expect("create");
+    let mut pages = Vec::new();
+    for email in ["user@example.com", "ghost@example.com"] {
+        fn login<'a>(email: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
+            with(
+                authorize_params(),
+                &[("email", email), ("password", password)],
+            )
+        }
+        let form = |password| login(email, password);
+        for n in 1..=5 {
+            let response = server.post("/login", &form("Wrong-Password-1")).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{email} {n}");
+            let body = response.text().await.expect("page");
+            assert!(body.contains("Incorrect username or password."), "{body}");
+        }
+        // locked out: even the right password is refused, without a code
+        let response = server.post("/login", &form(PASSWORD)).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{email}");
+        assert!(response.headers().get(LOCATION).is_none());
+        let body = response.text().await.expect("page");
+        assert!(body.contains("Password attempts exceeded"), "{body}");
+        pages.push(body.replace(email, "EMAIL"));
+    }
+    assert_eq!(
+        pages[0], pages[1],
+        "the lockout says nothing about who exists"
+    );
+
+    // other users are not affected
+    server
+        .issuer
+        .admin_create_user("other@example.com", PASSWORD)
+        .expect("create");
+    let form = with(
+        authorize_params(),
+        &[("email", "other@example.com"), ("password", PASSWORD)],
+    );
+    assert_eq!(
+        server.post("/login", &form).await.status(),
+        StatusCode::FOUND
+    );
+}
+
+#[tokio::test]
+async fn an_old_password_hash_is_upgraded_at_the_next_sign_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve(dir.path()).await;
+    server
+        .issuer
+        .admin_create_user("old@example.com", PASSWORD)
+        .expect("create");
+    // the users file as the issuer wrote it before: PBKDF2-SHA256 with 100 000 iterations
+    let old = users::PasswordHash::with_iterations(PASSWORD, 100_000).expect("hash");
+    server
+        .issuer
+        .users
+        .update(|pool: &mut UsersFile| {
+            if let Some(user) = pool.users.get_mut("old@example.com") {
+                user.password = old.clone();
+            }
+            Ok(())
+        })
+        .expect("write the old hash");
+    let stored = || -> Value {
+        let text = fs::read_to_string(dir.path().join(USERS_FILE)).expect("users file");
+        let file: Value = serde_json::from_str(&text).expect("JSON");
+        file["users"]["old@example.com"]["password"].clone()
+    };
+    assert_eq!(stored()["iterations"], 100_000);
+    let old_hash = stored()["hash"].clone();
+
+    let form = with(
+        authorize_params(),
+        &[("email", "old@example.com"), ("password", PASSWORD)],
+    );
+    let response = server.post("/login", &form).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(location(&response).starts_with(CALLBACK));
+    let upgraded = stored();
+    assert_eq!(upgraded["algorithm"], "pbkdf2-sha256");
+    assert_eq!(upgraded["iterations"], 600_000);
+    assert_ne!(upgraded["hash"], old_hash);
+
+    // the new hash works, from a fresh browser
+    let fresh = serve_with(dir.path(), |_| {}).await;
+    let response = fresh.post("/login", &form).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(location(&response).starts_with(CALLBACK));
+    let wrong = with(
+        authorize_params(),
+        &[
+            ("email", "old@example.com"),
+            ("password", "Wrong-Password-1"),
+        ],
+    );
+    assert_eq!(
+        fresh.post("/login", &wrong).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn pkce_cannot_be_downgraded_and_public_clients_must_use_s256() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = serve(dir.path()).await;
+    server
+        .issuer
+        .admin_create_user("dev@example.com", PASSWORD)
+        .expect("create");
+    let no_pkce: Vec<_> = authorize_params()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("code_challenge"))
+        .collect();
+    let form = with(
+        no_pkce.clone(),
+        &[("email", "dev@example.com"), ("password", PASSWORD)],
+    );
+    let response = server.post("/login", &form).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let code = param(&location(&response), "code").expect("code");
+    // a verifier for a code issued without a challenge
+    assert_eq!(
+        server.exchange(&code, VERIFIER).await,
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"}))
+    );
+    // the code is gone (used once), a fresh one without a verifier works
+    let response = server.get(&authorize_path(&no_pkce)).await;
+    let code = param(&location(&response), "code").expect("code");
+    let (status, tokens) = server
+        .token(
+            Some((CLIENT_ID, SECRET)),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+
+    // a public client (no secret)
+    let dir = tempfile::tempdir().expect("tempdir");
+    let public = serve_with(dir.path(), |config| config.client_secret = String::new()).await;
+    let response = public.get(&authorize_path(&no_pkce)).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        param(&location(&response), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let plain: Vec<_> = authorize_params()
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "code_challenge_method" {
+                (k, "plain")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let response = public.get(&authorize_path(&plain)).await;
+    assert_eq!(
+        param(&location(&response), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let response = public.get(&authorize_path(&authorize_params())).await;
+    assert!(location(&response).starts_with("/login?"));
 }

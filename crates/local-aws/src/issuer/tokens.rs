@@ -98,7 +98,8 @@ impl Issuer {
     ) -> Result<Map<String, Value>, IssuerError> {
         let now = users::now();
         let issuer = self.config.issuer_url();
-        let groups = (!user.groups.is_empty()).then(|| json!(user.groups));
+        let groups = (!user.groups.is_empty())
+            .then(|| Value::Array(user.groups.iter().map(|g| json!(g.as_str())).collect()));
 
         let mut id = Map::new();
         id.insert("sub".into(), json!(user.sub));

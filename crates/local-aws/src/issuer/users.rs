@@ -1,5 +1,10 @@
 //! The user pool on disk (`users.json`): user records, PBKDF2 password hashes, verification
-//! codes, and the random identifiers the issuer hands out.
+//! codes, group names, and the random identifiers the issuer hands out.
+//!
+//! Passwords are hashed with PBKDF2-HMAC-SHA256 at 600 000 iterations (OWASP's Password Storage
+//! Cheat Sheet for PBKDF2-HMAC-SHA256) with a random 16-byte salt; a stored hash with fewer
+//! iterations still verifies and is replaced by a new one on the user's next successful
+//! sign-in ([`PasswordHash::needs_upgrade`]).
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -14,8 +19,13 @@ use super::IssuerError;
 /// The users file's name in the state directory.
 pub(crate) const USERS_FILE: &str = "users.json";
 
-/// PBKDF2-HMAC-SHA256 iterations for new password hashes.
-const PBKDF2_ITERATIONS: u32 = 100_000;
+/// PBKDF2-HMAC-SHA256 iterations for new password hashes: OWASP's Password Storage Cheat Sheet
+/// asks for 600 000 with HMAC-SHA-256.
+pub(crate) const PBKDF2_ITERATIONS: u32 = 600_000;
+
+/// Failed confirmation attempts after which a verification code stops working (Cognito's
+/// `ConfirmSignUp` answers `LimitExceededException` then; a new code must be requested).
+pub(crate) const MAX_CODE_ATTEMPTS: u32 = 5;
 
 /// How long a verification code stays valid, like Cognito's 24 hours.
 pub(crate) const CODE_TTL_SECS: i64 = 24 * 3600;
@@ -51,7 +61,7 @@ pub(crate) struct User {
     pub verification: Option<Verification>,
     /// The groups the user belongs to, in the order they were added.
     #[serde(default)]
-    pub groups: Vec<String>,
+    pub groups: Vec<GroupName>,
     /// When the user was created, in seconds since the Unix epoch.
     #[serde(default)]
     pub created_at: i64,
@@ -78,16 +88,61 @@ impl User {
         self.verification = Some(Verification {
             code: code.clone(),
             sent_at: now(),
+            failed_attempts: 0,
         });
         Ok(code)
     }
 
-    /// The pending verification code, when it has not expired yet.
+    /// The pending verification code, when it has not expired yet (a code that reached
+    /// [`MAX_CODE_ATTEMPTS`] failed attempts is still returned: see
+    /// [`Verification::attempts_exhausted`]).
     pub(crate) fn live_code(&self) -> Option<&str> {
         self.verification
             .as_ref()
             .filter(|v| now() < v.sent_at.saturating_add(CODE_TTL_SECS))
             .map(|v| v.code.as_str())
+    }
+}
+
+/// A Cognito group name: 1 to 128 characters, each a letter, mark, symbol, number or
+/// punctuation (`[\p{L}\p{M}\p{S}\p{N}\p{P}]+`: no whitespace, control or format characters),
+/// the `GroupName` pattern of the `CreateGroup` API reference
+/// (<https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateGroup.html>).
+/// The users file is refused (as corrupt) when it holds another name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub(crate) struct GroupName(String);
+
+impl GroupName {
+    /// The name, checked against Cognito's pattern.
+    pub(crate) fn parse(name: &str) -> Result<Self, IssuerError> {
+        static PATTERN: std::sync::LazyLock<Option<regex::Regex>> =
+            std::sync::LazyLock::new(|| {
+                regex::Regex::new(r"^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$").ok()
+            });
+        match PATTERN.as_ref() {
+            Some(pattern) if pattern.is_match(name) => Ok(Self(name.to_owned())),
+            _ => Err(IssuerError::InvalidGroup(name.to_owned())),
+        }
+    }
+
+    /// The name.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for GroupName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Self::parse(&name).map_err(|err| err.to_string())
+    }
+}
+
+impl From<GroupName> for String {
+    fn from(name: GroupName) -> Self {
+        name.0
     }
 }
 
@@ -104,6 +159,16 @@ pub(crate) struct Verification {
     pub code: String,
     /// When it was sent, in seconds since the Unix epoch.
     pub sent_at: i64,
+    /// Wrong codes entered since it was sent.
+    #[serde(default)]
+    pub failed_attempts: u32,
+}
+
+impl Verification {
+    /// Whether [`MAX_CODE_ATTEMPTS`] wrong codes were entered: the code no longer works.
+    pub(crate) fn attempts_exhausted(&self) -> bool {
+        self.failed_attempts >= MAX_CODE_ATTEMPTS
+    }
 }
 
 /// A PBKDF2-HMAC-SHA256 password hash with its parameters.
@@ -129,23 +194,34 @@ impl std::fmt::Debug for PasswordHash {
 }
 
 impl PasswordHash {
-    /// Hashes `password` with a random 16-byte salt.
+    /// Hashes `password` with a random 16-byte salt and [`PBKDF2_ITERATIONS`].
     pub(crate) fn new(password: &str) -> Result<Self, IssuerError> {
+        Self::with_iterations(password, PBKDF2_ITERATIONS)
+    }
+
+    /// Hashes `password` with a random 16-byte salt and `iterations` (at least 1).
+    pub(crate) fn with_iterations(password: &str, iterations: u32) -> Result<Self, IssuerError> {
         let salt = random_bytes::<16>()?;
         let mut hash = [0u8; 32];
         pbkdf2::derive(
             pbkdf2::PBKDF2_HMAC_SHA256,
-            NonZeroU32::MIN.saturating_add(PBKDF2_ITERATIONS - 1),
+            NonZeroU32::new(iterations).unwrap_or(NonZeroU32::MIN),
             &salt,
             password.as_bytes(),
             &mut hash,
         );
         Ok(Self {
             algorithm: "pbkdf2-sha256".to_owned(),
-            iterations: PBKDF2_ITERATIONS,
+            iterations: iterations.max(1),
             salt: hex::encode(salt),
             hash: hex::encode(hash),
         })
+    }
+
+    /// Whether this hash is weaker than what [`PasswordHash::new`] makes now (fewer iterations):
+    /// rehash the password at the next successful sign-in.
+    pub(crate) fn needs_upgrade(&self) -> bool {
+        self.algorithm != "pbkdf2-sha256" || self.iterations < PBKDF2_ITERATIONS
     }
 
     /// Whether `password` matches (constant-time comparison).
@@ -257,7 +333,10 @@ mod tests {
     #[test]
     fn passwords_hash_and_verify() {
         let hash = PasswordHash::new("Correct-horse-1").expect("hash");
-        assert_eq!(hash.iterations, 100_000);
+        assert_eq!(hash.iterations, 600_000);
+        assert!(!hash.needs_upgrade());
+        let old = PasswordHash::with_iterations("Correct-horse-1", 100_000).expect("hash");
+        assert!(old.needs_upgrade() && old.verify("Correct-horse-1"));
         assert_eq!(hash.salt.len(), 32);
         assert!(hash.verify("Correct-horse-1"));
         assert!(!hash.verify("correct-horse-1"));
@@ -279,6 +358,49 @@ mod tests {
         let code = verification_code().expect("code");
         assert_eq!(code.len(), 6);
         assert!(code.chars().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn group_names_follow_cognito() {
+        let long = "g".repeat(128);
+        for good in [
+            "admin",
+            "\"admin\"",
+            "a-b_c.d",
+            "ünïcödé",
+            "管理者",
+            "€$+",
+            long.as_str(),
+        ] {
+            assert_eq!(
+                GroupName::parse(good).map(|g| g.as_str().to_owned()).ok(),
+                Some(good.to_owned()),
+                "{good}"
+            );
+        }
+        let too_long = "g".repeat(129);
+        for bad in [
+            "",
+            "a b",
+            " admin",
+            "admin ",
+            "a\tb",
+            "a\nb",
+            "a\u{7}b",
+            "a\u{200b}b",
+            "a\u{a0}b",
+            too_long.as_str(),
+        ] {
+            assert!(
+                matches!(GroupName::parse(bad), Err(IssuerError::InvalidGroup(_))),
+                "{bad:?}"
+            );
+        }
+        let user: Result<User, _> = serde_json::from_value(serde_json::json!({
+            "email": "a@b.co", "sub": "s", "confirmed": true, "groups": ["a b"],
+            "password": {"algorithm": "pbkdf2-sha256", "iterations": 1, "salt": "", "hash": ""},
+        }));
+        assert!(user.is_err());
     }
 
     #[test]

@@ -1,19 +1,30 @@
 //! The hosted-UI-like endpoints: `/oauth2/authorize`, `/login`, `/signup`, `/confirm`,
 //! `/mailbox` and `/logout`, with the sign-in session cookie.
+//!
+//! Every form POST carries the form token of the `XSRF-TOKEN` cookie (the `csrf` module); one
+//! without it, or with a wrong one, gets a 403 page and changes nothing. Guessing is bounded
+//! like Cognito: sign-in attempts by the `lockout` module ("Password attempts exceeded"), and
+//! a verification code stops working after 5 wrong codes ("Attempt limit exceeded, please try
+//! after some time.", Cognito's `LimitExceededException` of `ConfirmSignUp`,
+//! <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ConfirmSignUp.html>)
+//! until a new code is requested. A correct password of a user whose stored hash is older than
+//! today's work factor is rehashed on that sign-in.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::csrf;
+use super::lockout::{self, Attempt};
 use super::pages::{self, MailboxEntry};
 use super::params::{self, AuthParams, AuthRequest, Rejection};
 use super::tokens::Grant;
-use super::users::{self, User, UsersFile};
+use super::users::{self, PasswordHash, User, UsersFile};
 use super::{Issuer, IssuerError, lock};
 
 /// A query string or form, by field name.
@@ -31,6 +42,17 @@ pub(crate) const INCORRECT_CREDENTIALS: &str = "Incorrect username or password."
 const INVALID_CODE: &str = "Invalid verification code provided, please try again.";
 const EXPIRED_CODE: &str = "Invalid code provided, please request a code again.";
 const CONFIRMED_NOTICE: &str = "Your account is confirmed. Sign in to continue.";
+
+/// Cognito's `NotAuthorizedException` message for a sign-in during a lockout.
+pub(crate) const PASSWORD_ATTEMPTS_EXCEEDED: &str = "Password attempts exceeded";
+
+/// Cognito's `LimitExceededException` message once a code got too many wrong attempts.
+pub(crate) const ATTEMPT_LIMIT_EXCEEDED: &str =
+    "Attempt limit exceeded, please try after some time.";
+
+/// The form-token refusal.
+const CSRF_REFUSED: &str = "This form did not come from this sign-in page, or it has expired \
+    (missing or wrong XSRF token). Reload the page and try again.";
 
 /// A signed-in browser.
 #[derive(Debug, Clone)]
@@ -95,6 +117,14 @@ pub(crate) fn server_error(err: &IssuerError) -> Response {
     )
 }
 
+/// The 403 page of a form POST without the right form token.
+fn csrf_refused() -> Response {
+    html(
+        StatusCode::FORBIDDEN,
+        pages::message("Invalid request", CSRF_REFUSED, true),
+    )
+}
+
 fn bad_request(text: &str) -> Response {
     html(
         StatusCode::BAD_REQUEST,
@@ -124,27 +154,72 @@ fn email_field(fields: &Fields) -> String {
 
 /// The session id in the request's cookies.
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    csrf::cookies(headers, SESSION_COOKIE).into_iter().next()
+}
+
+/// A page that shows a form: its token, and the `XSRF-TOKEN` cookie to set when the request
+/// had none.
+pub(crate) struct FormToken {
+    token: String,
+    set_cookie: Option<HeaderValue>,
+}
+
+impl FormToken {
+    /// `response` with the cookie set, if it is new.
+    fn apply(self, mut response: Response) -> Response {
+        if let Some(cookie) = self.set_cookie {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+        response
+    }
 }
 
 impl Issuer {
-    fn cookie(&self, value: &str, max_age: i64) -> Option<HeaderValue> {
-        let secure = if self.config.base_url.starts_with("https://") {
+    fn secure_attribute(&self) -> &'static str {
+        if self.config.base_url.starts_with("https://") {
             "; Secure"
         } else {
             ""
-        };
+        }
+    }
+
+    fn cookie(&self, value: &str, max_age: i64) -> Option<HeaderValue> {
+        let secure = self.secure_attribute();
         HeaderValue::from_str(&format!(
             "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
         ))
         .ok()
+    }
+
+    /// The form token for a page: from the request's `XSRF-TOKEN` cookie, or a new cookie.
+    fn form_token(&self, headers: &HeaderMap) -> Result<FormToken, IssuerError> {
+        if let Some(cookie) = csrf::request_cookies(headers).first() {
+            return Ok(FormToken {
+                token: self.csrf.token(cookie),
+                set_cookie: None,
+            });
+        }
+        let cookie = csrf::new_cookie_value()?;
+        let secure = self.secure_attribute();
+        let set_cookie = HeaderValue::from_str(&format!(
+            "{}={cookie}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            csrf::CSRF_COOKIE
+        ))
+        .ok();
+        Ok(FormToken {
+            token: self.csrf.token(&cookie),
+            set_cookie,
+        })
+    }
+
+    /// Checks a form POST's token against its cookie: the token (to render the next form
+    /// with), or `None` (answer [`csrf_refused`]).
+    fn check_form_token(&self, headers: &HeaderMap, fields: &Fields) -> Option<String> {
+        let token = field(fields, csrf::CSRF_FIELD);
+        csrf::request_cookies(headers)
+            .iter()
+            .any(|cookie| self.csrf.verify(cookie, token))
+            .then(|| token.to_owned())
     }
 
     fn create_session(&self, sub: &str, auth_time: i64) -> Result<String, IssuerError> {
@@ -223,7 +298,7 @@ impl Issuer {
         found(&params.url("/login", &[]))
     }
 
-    fn login_page_sync(&self, query: &Fields) -> Response {
+    fn login_page_sync(&self, headers: &HeaderMap, query: &Fields) -> Response {
         let params = AuthParams::from_map(query);
         let notice = (field(query, "notice") == "confirmed").then_some(CONFIRMED_NOTICE);
         if let Err(rejection) = params::validate(&self.config, &params) {
@@ -236,13 +311,18 @@ impl Issuer {
             }
             return rejected(rejection);
         }
-        html(
-            StatusCode::OK,
-            pages::login(&params, &email_field(query), None, notice),
-        )
+        let form = match self.form_token(headers) {
+            Ok(form) => form,
+            Err(err) => return server_error(&err),
+        };
+        let page = pages::login(&params, &form.token, &email_field(query), None, notice);
+        form.apply(html(StatusCode::OK, page))
     }
 
-    fn login_submit_sync(&self, fields: &Fields) -> Response {
+    fn login_submit_sync(&self, headers: &HeaderMap, fields: &Fields) -> Response {
+        let Some(csrf) = self.check_form_token(headers, fields) else {
+            return csrf_refused();
+        };
         let params = AuthParams::from_map(fields);
         let request = match params::validate(&self.config, &params) {
             Ok(request) => request,
@@ -250,12 +330,17 @@ impl Issuer {
         };
         let email = email_field(fields);
         let password = field(fields, "password");
-        let incorrect = || {
+        let again = |status: StatusCode, error: &str| {
             html(
-                StatusCode::BAD_REQUEST,
-                pages::login(&params, &email, Some(INCORRECT_CREDENTIALS), None),
+                status,
+                pages::login(&params, &csrf, &email, Some(error), None),
             )
         };
+        let incorrect = || again(StatusCode::BAD_REQUEST, INCORRECT_CREDENTIALS);
+        let policy = &self.config.sign_in_lockout;
+        if self.lockouts.begin(policy, &email, lockout::now_ms()) == Attempt::LockedOut {
+            return again(StatusCode::TOO_MANY_REQUESTS, PASSWORD_ATTEMPTS_EXCEEDED);
+        }
         let pool: UsersFile = match self.users.load() {
             Ok(pool) => pool,
             Err(err) => return server_error(&err),
@@ -266,6 +351,12 @@ impl Issuer {
         };
         if !user.password.verify(password) {
             return incorrect();
+        }
+        self.lockouts.succeeded(&email);
+        if user.password.needs_upgrade()
+            && let Err(err) = self.upgrade_password_hash(&email, password)
+        {
+            return server_error(&err);
         }
         if !user.confirmed {
             if user.live_code().is_none()
@@ -282,7 +373,10 @@ impl Issuer {
         }
     }
 
-    fn signup_submit_sync(&self, fields: &Fields) -> Response {
+    fn signup_submit_sync(&self, headers: &HeaderMap, fields: &Fields) -> Response {
+        let Some(csrf) = self.check_form_token(headers, fields) else {
+            return csrf_refused();
+        };
         let params = AuthParams::from_map(fields);
         let email = email_field(fields);
         let password = field(fields, "password");
@@ -290,7 +384,7 @@ impl Issuer {
         let again = |error: &str| {
             html(
                 StatusCode::BAD_REQUEST,
-                pages::signup(&params, &email, Some(error), policy),
+                pages::signup(&params, &csrf, &email, Some(error), policy),
             )
         };
         if !users::email_is_valid(&email) {
@@ -322,6 +416,22 @@ impl Issuer {
         }
     }
 
+    /// Replaces the stored hash of `email`'s password (just verified) with one of today's work
+    /// factor, unless another request did it first.
+    fn upgrade_password_hash(&self, email: &str, password: &str) -> Result<(), IssuerError> {
+        let hash = PasswordHash::new(password)?;
+        self.users.update(|pool: &mut UsersFile| {
+            if let Some(user) = pool.users.get_mut(email)
+                && user.password.needs_upgrade()
+                && user.password.verify(password)
+            {
+                user.password = hash;
+                tracing::info!(email = %email, "password hash upgraded");
+            }
+            Ok(())
+        })
+    }
+
     /// Sends a new code to an unconfirmed user; nothing for unknown or confirmed users.
     fn resend_code(&self, email: &str) -> Result<(), IssuerError> {
         let code = self.users.update(|pool: &mut UsersFile| {
@@ -336,7 +446,10 @@ impl Issuer {
         Ok(())
     }
 
-    fn confirm_submit_sync(&self, fields: &Fields) -> Response {
+    fn confirm_submit_sync(&self, headers: &HeaderMap, fields: &Fields) -> Response {
+        let Some(csrf) = self.check_form_token(headers, fields) else {
+            return csrf_refused();
+        };
         let params = AuthParams::from_map(fields);
         let email = email_field(fields);
         if field(fields, "action") == "resend" {
@@ -346,7 +459,7 @@ impl Issuer {
             let notice = "A new code has been sent (see the console or the local mailbox).";
             return html(
                 StatusCode::OK,
-                pages::confirm(&params, &email, None, Some(notice)),
+                pages::confirm(&params, &csrf, &email, None, Some(notice)),
             );
         }
         let code = field(fields, "code").trim().to_owned();
@@ -354,12 +467,23 @@ impl Issuer {
             Confirmed,
             Mismatch,
             Expired,
+            LimitExceeded,
         }
         let outcome = self.users.update(|pool: &mut UsersFile| {
             let Some(user) = pool.users.get_mut(&email) else {
                 return Ok(Outcome::Mismatch);
             };
-            if code.is_empty() || user.verification.as_ref().is_none_or(|v| v.code != code) {
+            let confirmed = user.confirmed;
+            let Some(verification) = user.verification.as_mut() else {
+                return Ok(Outcome::Mismatch);
+            };
+            if !confirmed && verification.attempts_exhausted() {
+                return Ok(Outcome::LimitExceeded);
+            }
+            if code.is_empty() || verification.code.as_bytes() != code.as_bytes() {
+                if !confirmed {
+                    verification.failed_attempts = verification.failed_attempts.saturating_add(1);
+                }
                 return Ok(Outcome::Mismatch);
             }
             if user.confirmed {
@@ -372,17 +496,18 @@ impl Issuer {
             tracing::info!(email = %email, "user confirmed");
             Ok(Outcome::Confirmed)
         });
-        let error = match outcome {
+        let (status, error) = match outcome {
             Ok(Outcome::Confirmed) => {
                 return found(&params.url("/login", &[("notice", "confirmed"), ("email", &email)]));
             }
-            Ok(Outcome::Mismatch) => INVALID_CODE,
-            Ok(Outcome::Expired) => EXPIRED_CODE,
+            Ok(Outcome::Mismatch) => (StatusCode::BAD_REQUEST, INVALID_CODE),
+            Ok(Outcome::Expired) => (StatusCode::BAD_REQUEST, EXPIRED_CODE),
+            Ok(Outcome::LimitExceeded) => (StatusCode::TOO_MANY_REQUESTS, ATTEMPT_LIMIT_EXCEEDED),
             Err(err) => return server_error(&err),
         };
         html(
-            StatusCode::BAD_REQUEST,
-            pages::confirm(&params, &email, Some(error), None),
+            status,
+            pages::confirm(&params, &csrf, &email, Some(error), None),
         )
     }
 
@@ -398,6 +523,8 @@ impl Issuer {
                 let message = user.verification.as_ref()?;
                 let status = if user.confirmed {
                     "used (account confirmed)"
+                } else if message.attempts_exhausted() {
+                    "invalidated (attempt limit exceeded: resend a code)"
                 } else if user.live_code().is_some() {
                     "pending"
                 } else {
@@ -468,57 +595,73 @@ pub(crate) async fn authorize(
 /// `GET /login`.
 pub(crate) async fn login_page(
     State(issuer): State<Arc<Issuer>>,
+    headers: HeaderMap,
     Query(query): Query<Fields>,
 ) -> Response {
-    issuer.login_page_sync(&query)
+    issuer.login_page_sync(&headers, &query)
 }
 
 /// `POST /login`.
 pub(crate) async fn login_submit(
     State(issuer): State<Arc<Issuer>>,
+    headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Response {
-    blocking(move || issuer.login_submit_sync(&fields)).await
+    blocking(move || issuer.login_submit_sync(&headers, &fields)).await
 }
 
 /// `GET /signup`.
 pub(crate) async fn signup_page(
     State(issuer): State<Arc<Issuer>>,
+    headers: HeaderMap,
     Query(query): Query<Fields>,
 ) -> Response {
+    let form = match issuer.form_token(&headers) {
+        Ok(form) => form,
+        Err(err) => return server_error(&err),
+    };
     let params = AuthParams::from_map(&query);
     let page = pages::signup(
         &params,
+        &form.token,
         &email_field(&query),
         None,
         &issuer.config.password_policy,
     );
-    html(StatusCode::OK, page)
+    form.apply(html(StatusCode::OK, page))
 }
 
 /// `POST /signup`.
 pub(crate) async fn signup_submit(
     State(issuer): State<Arc<Issuer>>,
+    headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Response {
-    blocking(move || issuer.signup_submit_sync(&fields)).await
+    blocking(move || issuer.signup_submit_sync(&headers, &fields)).await
 }
 
 /// `GET /confirm`.
-pub(crate) async fn confirm_page(Query(query): Query<Fields>) -> Response {
+pub(crate) async fn confirm_page(
+    State(issuer): State<Arc<Issuer>>,
+    headers: HeaderMap,
+    Query(query): Query<Fields>,
+) -> Response {
+    let form = match issuer.form_token(&headers) {
+        Ok(form) => form,
+        Err(err) => return server_error(&err),
+    };
     let params = AuthParams::from_map(&query);
-    html(
-        StatusCode::OK,
-        pages::confirm(&params, &email_field(&query), None, None),
-    )
+    let page = pages::confirm(&params, &form.token, &email_field(&query), None, None);
+    form.apply(html(StatusCode::OK, page))
 }
 
 /// `POST /confirm`.
 pub(crate) async fn confirm_submit(
     State(issuer): State<Arc<Issuer>>,
+    headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Response {
-    blocking(move || issuer.confirm_submit_sync(&fields)).await
+    blocking(move || issuer.confirm_submit_sync(&headers, &fields)).await
 }
 
 /// `GET /mailbox`.

@@ -9,6 +9,10 @@
 //!
 //! All blocking work runs on `tokio::task::spawn_blocking`. Only validated [`Owner`]s and
 //! [`NoteId`]s are ever used to build paths.
+//!
+//! On Unix the store is private to its user: directories are created with mode 0700 and note
+//! files (and their temporary files, and the lock file) with mode 0600, from the first byte
+//! (the modes are given when the file or directory is created, never widened then narrowed).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
@@ -59,7 +63,7 @@ impl Store for FsStore {
         let dir = self.owner_dir(owner);
         let target = dir.join(file_name(&note.id()));
         blocking(OP, move || {
-            fs::create_dir_all(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+            create_private_dir(&dir).map_err(|e| io_error(OP, &dir, &e))?;
             let tmp = write_temp(&dir, &json).map_err(|e| io_error(OP, &dir, &e))?;
             let linked = fs::hard_link(&tmp, &target);
             remove_temp(&tmp);
@@ -210,13 +214,40 @@ fn read_note(path: &Path, operation: &'static str) -> Result<Option<(Note, Versi
     Ok(Some((note, version)))
 }
 
-/// Writes `contents` to a new, uniquely named hidden file in `dir` and fsyncs it.
+/// Creates `dir` and its missing parents with mode 0700 (on Unix).
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Options that create a file with mode 0600 (on Unix).
+fn private_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Writes `contents` to a new, uniquely named hidden file in `dir` (mode 0600) and fsyncs it.
 fn write_temp(dir: &Path, contents: &[u8]) -> io::Result<PathBuf> {
     let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), Ulid::new()));
-    let result = File::create_new(&tmp).and_then(|mut file| {
-        file.write_all(contents)?;
-        file.sync_all()
-    });
+    let result = private_file()
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(contents)?;
+            file.sync_all()
+        });
     match result {
         Ok(()) => Ok(tmp),
         Err(e) => {
@@ -237,9 +268,8 @@ fn remove_temp(tmp: &Path) {
 /// Takes the owner's exclusive lock; `None` when the owner has no directory (hence no notes).
 /// The lock is released when the returned file is dropped.
 fn lock_owner_dir(dir: &Path) -> io::Result<Option<File>> {
-    let file = match OpenOptions::new()
+    let file = match private_file()
         .read(true)
-        .write(true)
         .create(true)
         .truncate(false)
         .open(dir.join(LOCK_FILE))
@@ -353,5 +383,54 @@ mod tests {
         fs::create_dir_all(&owner_dir).expect("mkdir");
         fs::write(owner_dir.join(file_name(&id)), b"{").expect("write");
         assert!(!unavailable(store.get(&owner, &id).await));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn directories_are_0700_and_note_files_0600() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |path: &Path| {
+            fs::metadata(path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsStore::new(dir.path().join("data"));
+        let owner = Owner::new("user-1").expect("owner");
+        let first = note("first");
+        store.put_new(&owner, &first).await.expect("create");
+        let version = Version::new(first.etag());
+        let replaced = Note::new(
+            first.id(),
+            NoteInput {
+                title: "replaced".into(),
+                body: String::new(),
+                tags: Vec::new(),
+            }
+            .validate()
+            .expect("valid"),
+            first.created_at(),
+            Utc::now(),
+        );
+        store
+            .put_if(&owner, &replaced, &version)
+            .await
+            .expect("replace");
+        for path in [
+            store.root().to_path_buf(),
+            store.notes_dir(),
+            store.owner_dir(&owner),
+        ] {
+            assert_eq!(mode(&path), 0o700, "{}", path.display());
+        }
+        let owner_dir = store.owner_dir(&owner);
+        for path in [
+            owner_dir.join(file_name(&first.id())),
+            owner_dir.join(LOCK_FILE),
+        ] {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
     }
 }
