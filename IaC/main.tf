@@ -46,6 +46,8 @@ module "cognito" {
   domain_prefix = var.cognito_domain_prefix
   callback_urls = var.callback_urls
   logout_urls   = var.logout_urls
+  # `admin` plus every group a route requires (IaC/routes.auto.tfvars.json).
+  groups = distinct(concat(["admin"], flatten([for r in values(var.routes) : r.groups])))
 }
 
 module "artifacts" {
@@ -95,6 +97,29 @@ module "route" {
   authorizer_id     = module.http_api.authorizer_id
 }
 
+# What `cargo xtask deploy` and `rollback` need to find the stack, published where the deploy
+# role may read it (`--stack s3://<artifacts>/deploy/stack.json`), so a deploy never needs
+# Terraform or its state (which holds the app client's secret). Nothing secret goes in here.
+data "aws_region" "current" {}
+
+locals {
+  deploy_stack_key = "deploy/stack.json"
+  deploy_stack = {
+    version          = 1
+    region           = data.aws_region.current.name
+    artifacts_bucket = module.artifacts.artifacts_bucket_name
+    function_names   = { for k, m in module.route : k => m.function_name }
+    alias            = one(distinct([for m in module.route : m.alias_name]))
+  }
+}
+
+resource "aws_s3_object" "deploy_stack" {
+  bucket       = module.artifacts.artifacts_bucket_name
+  key          = local.deploy_stack_key
+  content      = jsonencode(local.deploy_stack)
+  content_type = "application/json"
+}
+
 # Optional: the role `.github/workflows/deploy.yml` assumes with OIDC (no AWS keys in GitHub).
 module "github_deploy" {
   source = "./modules/github_deploy"
@@ -105,5 +130,7 @@ module "github_deploy" {
   github_environment   = var.github_environment
   create_oidc_provider = var.create_github_oidc_provider
   artifacts_bucket_arn = module.artifacts.artifacts_bucket_arn
+  artifact_prefixes    = [for k in keys(var.routes) : "${k}/"]
+  stack_object_key     = aws_s3_object.deploy_stack.key
   function_arns        = [for r in module.route : r.function_arn]
 }

@@ -34,6 +34,11 @@ output "s3_bucket_name" {
   value       = module.artifacts.artifacts_bucket_name
 }
 
+output "deploy_stack_url" {
+  description = "Where the deploy stack (region, artifacts bucket, function names, alias; nothing secret) is published: `cargo xtask deploy --stack <this>`, and the repository variable AWS_DEPLOY_STACK."
+  value       = "s3://${aws_s3_object.deploy_stack.bucket}/${aws_s3_object.deploy_stack.key}"
+}
+
 output "notes_bucket_name" {
   description = "Bucket holding the notes data (notes/<sub>/<id>.json)."
   value       = module.artifacts.notes_bucket_name

@@ -23,25 +23,40 @@ variable "stage_name" {
 
 variable "cognito_domain_prefix" {
   type        = string
-  description = "Prefix of the Cognito hosted-UI domain (<prefix>.auth.<region>.amazoncognito.com); must be globally unique in the region."
-  default     = "notes-api-auth"
+  description = "Prefix of the Cognito hosted-UI domain (<prefix>.auth.<region>.amazoncognito.com). Required, no default: prefixes are global per region, so pick one nobody else uses (e.g. <project>-<your-org>)."
 
+  # Cognito domain rules: lowercase letters, digits and hyphens, not starting or ending with a
+  # hyphen, at most 63 characters, without the reserved words aws, amazon or cognito
+  # (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-assign-domain-prefix.html).
   validation {
     condition     = can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", var.cognito_domain_prefix)) && !can(regex("aws|amazon|cognito", var.cognito_domain_prefix))
-    error_message = "cognito_domain_prefix must be lowercase letters, digits and hyphens, and must not contain aws, amazon or cognito."
+    error_message = "cognito_domain_prefix must be 1-63 lowercase letters, digits and hyphens (no hyphen first or last), and must not contain aws, amazon or cognito."
   }
 }
 
 variable "callback_urls" {
   type        = list(string)
-  description = "OAuth2 callback URLs allowed for the app client."
-  default     = ["http://localhost:3000/callback"]
+  description = "OAuth2 callback URLs allowed for the app client (Cognito sends the authorization code there). Required: https://, or http:// only for http://localhost or http://127.0.0.1 (any port and path); terraform.tfvars.example has the local ones."
+
+  validation {
+    condition     = length(var.callback_urls) > 0
+    error_message = "callback_urls needs at least one URL."
+  }
+
+  validation {
+    condition     = alltrue([for u in var.callback_urls : !startswith(lower(u), "http://") || can(regex("^http://(localhost|127\\.0\\.0\\.1)(:[0-9]{1,5})?(/\\S*)?$", u))])
+    error_message = "callback_urls: plain http:// is allowed only for http://localhost and http://127.0.0.1 (any port and path); use https:// for every other host."
+  }
 }
 
 variable "logout_urls" {
   type        = list(string)
-  description = "Sign-out URLs allowed for the app client."
-  default     = ["http://localhost:3000/"]
+  description = "Sign-out URLs allowed for the app client. Required: https://, or http:// only for http://localhost or http://127.0.0.1 (any port and path)."
+
+  validation {
+    condition     = alltrue([for u in var.logout_urls : !startswith(lower(u), "http://") || can(regex("^http://(localhost|127\\.0\\.0\\.1)(:[0-9]{1,5})?(/\\S*)?$", u))])
+    error_message = "logout_urls: plain http:// is allowed only for http://localhost and http://127.0.0.1 (any port and path); use https:// for every other host."
+  }
 }
 
 variable "cors_allow_origins" {
@@ -101,6 +116,21 @@ variable "routes" {
   validation {
     condition     = alltrue([for r in values(var.routes) : contains(["jwt", "none"], r.auth)])
     error_message = "Each route's auth must be \"jwt\" or \"none\"."
+  }
+
+  # The groups become Cognito groups: CreateGroup's GroupName is 1 to 128 characters matching
+  # [\p{L}\p{M}\p{S}\p{N}\p{P}]+
+  # (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateGroup.html).
+  validation {
+    condition     = alltrue(flatten([for r in values(var.routes) : [for g in r.groups : can(regex("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]{1,128}$", g))]]))
+    error_message = "Each route's groups must be Cognito group names: 1 to 128 letters, marks, symbols, digits or punctuation, with no whitespace and no control characters."
+  }
+
+  # The artifacts bucket keeps each function's zips under <function>/ and the published deploy
+  # stack at deploy/stack.json; a function named deploy would share that prefix.
+  validation {
+    condition     = !contains(keys(var.routes), "deploy")
+    error_message = "No function may be named \"deploy\": the artifacts bucket's deploy/ prefix holds the published stack (deploy/stack.json)."
   }
 }
 

@@ -204,3 +204,63 @@ fn every_cargo_xtask_subcommand_the_workflows_call_exists() {
         );
     }
 }
+
+/// No job that holds AWS credentials, and nothing in deploy.yml, runs or installs Terraform:
+/// `terraform output` needs the whole state, which holds the Cognito client secret, and the
+/// deploy role may not read it. Deploy and rollback read the stack Terraform publishes in the
+/// artifacts bucket instead (`--stack`, from the repository variable AWS_DEPLOY_STACK).
+#[test]
+fn no_deploying_job_runs_terraform() {
+    let mut deploy_jobs = 0;
+    for (name, text) in workflows() {
+        let doc = parse(&name, &text);
+        let Some(jobs) = doc["jobs"].as_hash() else {
+            panic!("{name}: no jobs");
+        };
+        for (job_name, job) in jobs {
+            let job_name = job_name.as_str().unwrap_or("?");
+            let steps: Vec<&Yaml> = job["steps"].as_vec().into_iter().flatten().collect();
+            let uses = |step: &Yaml| step["uses"].as_str().unwrap_or_default().to_owned();
+            let has_credentials = job["permissions"]["id-token"].as_str() == Some("write")
+                || steps
+                    .iter()
+                    .any(|s| uses(s).contains("configure-aws-credentials"));
+            if !has_credentials && !name.ends_with("deploy.yml") {
+                continue;
+            }
+            for step in &steps {
+                assert!(
+                    !uses(step).contains("setup-terraform"),
+                    "{name}: job {job_name} installs Terraform ({}): the deploy must not need it",
+                    uses(step)
+                );
+                let run = step["run"].as_str().unwrap_or_default();
+                assert!(
+                    !run.contains("terraform"),
+                    "{name}: job {job_name} runs terraform, which reads the state (and the \
+                     client secret in it):\n{run}"
+                );
+            }
+            if has_credentials {
+                deploy_jobs += 1;
+                let scripts: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+                for command in ["cargo xtask deploy ", "cargo xtask rollback "] {
+                    let calls: Vec<&str> = scripts
+                        .iter()
+                        .flat_map(|s| s.lines())
+                        .filter(|l| l.contains(command))
+                        .collect();
+                    assert!(
+                        !calls.is_empty() && calls.iter().all(|l| l.contains("--stack ")),
+                        "{name}: job {job_name} must call `{command}--stack …` (the published \
+                         stack): {calls:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        deploy_jobs >= 1,
+        "no job holds AWS credentials: where is the deploy job?"
+    );
+}

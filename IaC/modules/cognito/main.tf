@@ -10,6 +10,13 @@ resource "aws_cognito_user_pool" "this" {
     case_sensitive = false
   }
 
+  # A changed email stays pending (the old one keeps working for sign-in and recovery) until the
+  # user confirms the code sent to the new address; without this Cognito replaces it at once,
+  # unverified.
+  user_attribute_update_settings {
+    attributes_require_verification_before_update = ["email"]
+  }
+
   verification_message_template {
     default_email_option = "CONFIRM_WITH_CODE"
   }
@@ -67,10 +74,10 @@ resource "aws_cognito_user_pool_client" "this" {
   callback_urls                        = var.callback_urls
   logout_urls                          = var.logout_urls
 
-  explicit_auth_flows = [
-    "ALLOW_USER_SRP_AUTH",
-    "ALLOW_REFRESH_TOKEN_AUTH",
-  ]
+  # Sign-in happens on the hosted UI (authorization-code grant), which needs none of the
+  # InitiateAuth flows; only refreshing tokens is allowed. Setting the list at all also turns off
+  # the defaults Cognito would enable (ALLOW_USER_SRP_AUTH, ALLOW_CUSTOM_AUTH).
+  explicit_auth_flows = ["ALLOW_REFRESH_TOKEN_AUTH"]
 
   prevent_user_existence_errors = "ENABLED"
   enable_token_revocation       = true

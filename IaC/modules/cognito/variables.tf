@@ -27,6 +27,13 @@ variable "groups" {
   type        = list(string)
   description = "User pool groups to create."
   default     = ["admin"]
+
+  # Cognito's CreateGroup GroupName: 1 to 128 characters matching [\p{L}\p{M}\p{S}\p{N}\p{P}]+
+  # (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateGroup.html).
+  validation {
+    condition     = alltrue([for g in var.groups : can(regex("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]{1,128}$", g))])
+    error_message = "Each Cognito group name must be 1 to 128 letters, marks, symbols, digits or punctuation: no whitespace and no control characters (CreateGroup's GroupName rule)."
+  }
 }
 
 variable "password_minimum_length" {

@@ -62,7 +62,14 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "PutAndCheckZips"
     actions   = ["s3:PutObject", "s3:GetObject"]
-    resources = ["${var.artifacts_bucket_arn}/*"]
+    resources = [for prefix in var.artifact_prefixes : "${var.artifacts_bucket_arn}/${prefix}*"]
+  }
+
+  # The stack the deploy reads (`--stack`) instead of Terraform's state: read only.
+  statement {
+    sid       = "ReadTheStack"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.artifacts_bucket_arn}/${var.stack_object_key}"]
   }
 
   statement {

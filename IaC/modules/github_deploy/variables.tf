@@ -30,6 +30,16 @@ variable "artifacts_bucket_arn" {
   description = "ARN of the artifacts bucket the deploy uploads zips to."
 }
 
+variable "artifact_prefixes" {
+  type        = list(string)
+  description = "Key prefixes (<function>/) under which the deploy may put and check zips in the artifacts bucket."
+}
+
+variable "stack_object_key" {
+  type        = string
+  description = "Key of the published deploy stack in the artifacts bucket (deploy/stack.json): the one object outside the zip prefixes the deploy may read, and may not write."
+}
+
 variable "function_arns" {
   type        = list(string)
   description = "ARNs of the Lambda functions the deploy may update."

@@ -32,3 +32,8 @@ output "route_source_arn" {
   description = "execute-api ARN the invoke permission is scoped to."
   value       = local.source_arn
 }
+
+output "alias_name" {
+  description = "The alias API Gateway invokes and `cargo xtask deploy` moves."
+  value       = aws_lambda_alias.live.name
+}

@@ -92,6 +92,25 @@ pub enum Error {
         cause: String,
     },
 
+    /// The published stack object (or its bucket) does not exist.
+    #[error(
+        "no deploy stack at {url}; hint: `terraform apply` in IaC/ publishes it (check the \
+         `deploy_stack_url` output, the repository variable AWS_DEPLOY_STACK and --region)"
+    )]
+    StackMissing {
+        /// Where it was looked for, `s3://BUCKET/KEY`.
+        url: String,
+    },
+
+    /// The published stack object is not what Terraform writes.
+    #[error("{url}: {cause}")]
+    StackInvalid {
+        /// Where it was read, `s3://BUCKET/KEY`.
+        url: String,
+        /// What was wrong (a [`crate::StackOutputsError`] message, with its hint).
+        cause: String,
+    },
+
     /// The Lambda function the stack names does not exist.
     #[error(
         "Lambda function `{function}` does not exist (ResourceNotFoundException); hint: run \

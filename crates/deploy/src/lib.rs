@@ -1,7 +1,8 @@
 //! The deploy and rollback engine behind `cargo xtask deploy` and `cargo xtask rollback`.
 //!
-//! Inputs: the package manifest ([`Manifest`], from `cargo xtask package`), the stack's Terraform
-//! outputs ([`StackOutputs`]) and the clients ([`Clients`], from [`ClientSettings`] and
+//! Inputs: the package manifest ([`Manifest`], from `cargo xtask package`), the stack
+//! ([`StackOutputs`]: from the Terraform outputs, or the object Terraform publishes in the
+//! artifacts bucket, read with [`load_published`]) and the clients ([`Clients`], from [`ClientSettings`] and
 //! aws-config's standard chain). [`deploy`] uploads content-addressed zips
 //! (`s3://<artifacts>/<function>/<sha256>.zip`), updates each function's code, publishes a
 //! version and moves alias `live` to it, only when `live` does not already run that code;
@@ -41,4 +42,4 @@ pub use engine::{ALIAS, DeployOptions, deploy, rollback};
 pub use error::Error;
 pub use manifest::{Arch, Manifest, ManifestError, Package};
 pub use report::{Entry, Outcome, Progress, Report, Step, human_size, render_table};
-pub use stack::{StackOutputs, StackOutputsError};
+pub use stack::{PUBLISHED_KEY, S3Location, StackOutputs, StackOutputsError, load_published};

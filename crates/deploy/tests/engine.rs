@@ -1114,10 +1114,17 @@ async fn an_endpoint_that_fails_mid_deploy_moves_no_alias_and_a_rerun_converges(
 
 /// Runs `xtask-aws` with `args`; returns (exit code, stdout, stderr).
 fn cli(args: &[&str]) -> (i32, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask-aws"))
-        .args(args)
-        .env_remove("XTASK_TF_OUTPUTS")
-        .output();
+    cli_with_terraform(args, None)
+}
+
+/// [`cli`], with `$TERRAFORM` set to `terraform` when given.
+fn cli_with_terraform(args: &[&str], terraform: Option<&str>) -> (i32, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_xtask-aws"));
+    command.args(args).env_remove("XTASK_TF_OUTPUTS");
+    if let Some(terraform) = terraform {
+        command.env("TERRAFORM", terraform);
+    }
+    let output = command.output();
     let Ok(output) = output else {
         panic!("run xtask-aws: {output:?}");
     };
@@ -1211,6 +1218,123 @@ async fn the_command_line_deploys_skips_unchanged_and_rolls_back() {
     assert_eq!(fx.live("get-note").await, "1");
 }
 
+impl Fixture {
+    /// Puts `body` at `s3://<bucket>/<key>` (as `IaC/main.tf` publishes the stack); returns the URL.
+    async fn put_object(&self, key: &str, body: &str) -> String {
+        let put = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await;
+        if let Err(e) = put {
+            panic!("put s3://{}/{key}: {e:?}", self.bucket);
+        }
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// The stack as `IaC/main.tf` publishes it (`local.deploy_stack`).
+    fn published_stack(&self) -> String {
+        serde_json::json!({
+            "version": 1,
+            "region": "us-east-1",
+            "artifacts_bucket": self.bucket,
+            "function_names": self.function_names,
+            "alias": "live",
+        })
+        .to_string()
+    }
+}
+
+/// `--stack s3://…` reads the published stack with one GetObject and never runs terraform
+/// (`$TERRAFORM` points at a program that would fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_command_line_deploys_and_rolls_back_from_the_published_stack() {
+    let mut fx = Fixture::new().await;
+    fx.create_function("get-note", b"v0", Architecture::Arm64)
+        .await;
+    let url = fx
+        .put_object(deploy::PUBLISHED_KEY, &fx.published_stack())
+        .await;
+    let manifest = fx.manifest_file(&[("get-note", b"v1")]);
+    let no_terraform = Some("/bin/false");
+    let aws = [
+        "--endpoint-url",
+        fx.endpoint.as_str(),
+        "--region",
+        "us-east-1",
+    ];
+    let deploy: Vec<&str> = [
+        "deploy",
+        "--manifest",
+        manifest.as_str(),
+        "--stack",
+        url.as_str(),
+    ]
+    .into_iter()
+    .chain(aws)
+    .collect();
+    let (code, stdout, stderr) = cli_with_terraform(&deploy, no_terraform);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("reading the stack from {url}")),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("get-note") && stdout.contains("updated"),
+        "{stdout}"
+    );
+    assert_eq!(fx.live("get-note").await, "2");
+
+    let rollback: Vec<&str> = ["rollback", "-f", "get-note", "--stack", url.as_str()]
+        .into_iter()
+        .chain(aws)
+        .collect();
+    let (code, stdout, stderr) = cli_with_terraform(&rollback, no_terraform);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("rolled back"), "{stdout}");
+    assert_eq!(fx.live("get-note").await, "1");
+
+    // A missing object, a malformed one, and one with an unknown alias: a message, exit 1,
+    // nothing moved.
+    let missing = format!("s3://{}/deploy/missing.json", fx.bucket);
+    let malformed = fx
+        .put_object("deploy/malformed.json", "{\"version\": 1,")
+        .await;
+    let blue = fx.published_stack().replace("\"live\"", "\"blue\"");
+    let other_alias = fx.put_object("deploy/blue.json", &blue).await;
+    for (stack, want) in [
+        (
+            missing.as_str(),
+            format!("no deploy stack at {missing}; hint: `terraform apply` in IaC/ publishes it"),
+        ),
+        (
+            malformed.as_str(),
+            format!("{malformed}: the published deploy stack is not usable: EOF"),
+        ),
+        (
+            other_alias.as_str(),
+            "its alias is `blue`, but this deploy tool moves `live`".to_owned(),
+        ),
+    ] {
+        let args: Vec<&str> = ["deploy", "--manifest", manifest.as_str(), "--stack", stack]
+            .into_iter()
+            .chain(aws)
+            .collect();
+        let (code, stdout, stderr) = cli_with_terraform(&args, no_terraform);
+        assert_eq!(code, 1, "{stack}: stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(
+            stderr.contains(&want),
+            "{stack}: expected {want:?} in:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert_eq!(fx.live("get-note").await, "1");
+    assert_eq!(fx.versions("get-note").await, ["1", "2"]);
+}
+
 #[test]
 fn the_command_line_explains_bad_settings() {
     let dir = match tempfile::tempdir() {
@@ -1235,6 +1359,20 @@ fn the_command_line_explains_bad_settings() {
             "the Terraform output `s3_bucket_name` is missing",
         ),
         (&["rollback", "--to", "x"], "invalid value 'x'"),
+        (
+            &["deploy", "--stack", "notes-artifacts/deploy/stack.json"],
+            "is not s3://BUCKET/KEY",
+        ),
+        (
+            &[
+                "rollback",
+                "--stack",
+                "s3://b/deploy/stack.json",
+                "--outputs",
+                missing,
+            ],
+            "cannot be used with",
+        ),
         (&["jwt", "decode", "not-a-token"], "not a JWT"),
         (&["deploy", "--arch", "mips"], "invalid value 'mips'"),
     ] {

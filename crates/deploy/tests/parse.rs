@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use deploy::{Arch, Manifest, ManifestError, StackOutputs, StackOutputsError};
+use deploy::{Arch, Manifest, ManifestError, S3Location, StackOutputs, StackOutputsError};
 
 // SHA-256 of the empty string, as hex and as Lambda's CodeSha256 (base64 of the raw digest).
 const HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -306,5 +306,108 @@ fn terraform_output_that_is_not_a_json_object_is_refused() {
             panic!("{text:?}: expected Json, got {err:?}");
         };
         assert!(err.to_string().contains("hint: run it in IaC/"), "{err}");
+    }
+}
+
+const PUBLISHED: &str = r#"{"version": 1, "region": "eu-west-1", "artifacts_bucket": "notes-artifacts-123",
+  "function_names": {"get-note": "notes-get-note", "health": "notes-health"}, "alias": "live"}"#;
+
+#[test]
+fn the_published_stack_parses_like_the_outputs() {
+    let published = StackOutputs::from_published_json(PUBLISHED);
+    let outputs = StackOutputs::from_terraform_json(OUTPUTS);
+    assert!(published.is_ok(), "{published:?}");
+    assert_eq!(published, outputs);
+}
+
+#[test]
+fn a_published_stack_of_the_wrong_shape_is_refused() {
+    let Ok(serde_json::Value::Object(valid)) = serde_json::from_str(PUBLISHED) else {
+        panic!("PUBLISHED is an object");
+    };
+    let with = |name: &str, value: Option<serde_json::Value>| {
+        let mut object = valid.clone();
+        match value {
+            Some(value) => object.insert(name.to_owned(), value),
+            None => object.remove(name),
+        };
+        serde_json::Value::Object(object).to_string()
+    };
+    let cases = [
+        (with("region", None), "missing field `region`"),
+        (
+            with("function_names", None),
+            "missing field `function_names`",
+        ),
+        (with("alias", None), "missing field `alias`"),
+        (
+            with("version", Some(2.into())),
+            "its version is 2, this deploy tool reads version 1",
+        ),
+        (with("region", Some("".into())), "`region` is empty"),
+        (with("artifacts_bucket", Some(7.into())), "invalid type"),
+        (
+            with("function_names", Some(serde_json::json!({"health": ""}))),
+            "maps `health` to an empty name",
+        ),
+        (
+            with("alias", Some("blue".into())),
+            "its alias is `blue`, but this deploy tool moves `live`",
+        ),
+        ("".to_owned(), "EOF"),
+        ("[]".to_owned(), "it is an array, not a JSON object"),
+        (OUTPUTS.to_owned(), "invalid type"),
+    ];
+    for (text, want) in cases {
+        let err = StackOutputs::from_published_json(&text);
+        let Err(err @ StackOutputsError::Published { .. }) = &err else {
+            panic!("{text}: expected Published, got {err:?}");
+        };
+        let message = err.to_string();
+        assert!(
+            message.contains(want),
+            "{text}: expected {want:?} in {message}"
+        );
+        assert!(
+            message.contains("hint: `terraform apply` in IaC/"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn s3_locations_parse() {
+    let parsed = "s3://notes-artifacts-123/deploy/stack.json".parse::<S3Location>();
+    assert_eq!(
+        parsed,
+        Ok(S3Location {
+            bucket: "notes-artifacts-123".into(),
+            key: "deploy/stack.json".into()
+        })
+    );
+    if let Ok(location) = parsed {
+        assert_eq!(
+            location.to_string(),
+            "s3://notes-artifacts-123/deploy/stack.json"
+        );
+    }
+    for bad in [
+        "",
+        "notes-artifacts-123/deploy/stack.json",
+        "s3://",
+        "s3://bucket",
+        "s3://bucket/",
+        "s3:///key",
+        "s3://bucket/dir/",
+        "https://bucket/key",
+    ] {
+        let err = bad.parse::<S3Location>();
+        let Err(message) = err else {
+            panic!("{bad:?} accepted: {err:?}");
+        };
+        assert!(
+            message.contains("is not s3://BUCKET/KEY") && message.contains("deploy_stack_url"),
+            "{bad:?}: {message}"
+        );
     }
 }

@@ -49,6 +49,12 @@ pub const REGION: &str = "us-east-1";
 /// The repository the test stack's GitHub deploy role trusts.
 pub const GITHUB_REPOSITORY: &str = "example-org/notes-api";
 
+/// The app client's callback URLs in the tests (`IaC/terraform.tfvars.example`'s local value).
+pub const LOCAL_CALLBACK_URLS: &[&str] = &["http://localhost:3000/callback"];
+
+/// The app client's sign-out URLs in the tests (`IaC/terraform.tfvars.example`'s local value).
+pub const LOCAL_LOGOUT_URLS: &[&str] = &["http://localhost:3000/"];
+
 /// The name of the provider override file written next to the copied root module.
 pub const OVERRIDE_FILE: &str = "zz_local_aws_override.tf";
 
@@ -263,7 +269,8 @@ impl Vars {
         Self::default()
     }
 
-    /// The variables a local-AWS run needs: the run's unique names, `package_dir`, the region,
+    /// The variables a local-AWS run needs: the run's unique names, the required callback and
+    /// logout URLs (the local ones of `IaC/terraform.tfvars.example`), `package_dir`, the region,
     /// and two settings moto needs and AWS must never get:
     /// - `force_destroy_buckets = true`: the buckets are versioned and hold objects;
     /// - `s3_tls_only_policy = false`: moto evaluates the TLS-only bucket policy without any
@@ -280,6 +287,8 @@ impl Vars {
                 "cognito_domain_prefix",
                 names.cognito_domain_prefix.as_str(),
             )
+            .set("callback_urls", LOCAL_CALLBACK_URLS.to_vec())
+            .set("logout_urls", LOCAL_LOGOUT_URLS.to_vec())
             .set("package_dir", package_dir.to_string_lossy().as_ref())
             .set("region", REGION)
             .set("force_destroy_buckets", true)
@@ -1029,11 +1038,17 @@ mod tests {
 
     #[test]
     fn vars_are_json() {
+        use serde_json::json;
         let vars = Vars::local_aws(&RunNames::from_project("itabc"), Path::new("/p/lambda"));
         let json = vars.to_json();
         assert_eq!(json["project_name"], "itabc");
         assert_eq!(json["cognito_domain_prefix"], "itabc-auth");
         assert_eq!(json["package_dir"], "/p/lambda");
+        assert_eq!(
+            json["callback_urls"],
+            json!(["http://localhost:3000/callback"])
+        );
+        assert_eq!(json["logout_urls"], json!(["http://localhost:3000/"]));
         assert_eq!(json["region"], REGION);
         assert_eq!(json["force_destroy_buckets"], true);
         assert_eq!(json["s3_tls_only_policy"], false);

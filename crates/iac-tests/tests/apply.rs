@@ -26,7 +26,8 @@ use std::time::Instant;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_apigatewayv2::types::{AuthorizationType, AuthorizerType, IntegrationType};
 use aws_sdk_cognitoidentityprovider::types::{
-    OAuthFlowType, PreventUserExistenceErrorTypes, UsernameAttributeType, VerifiedAttributeType,
+    ExplicitAuthFlowsType, OAuthFlowType, PreventUserExistenceErrorTypes, UsernameAttributeType,
+    VerifiedAttributeType,
 };
 use aws_sdk_lambda::types::{Architecture, Runtime};
 use aws_sdk_s3::config::Credentials;
@@ -36,6 +37,8 @@ use base64::Engine as _;
 use iac_tests::{Outputs, REGION, RunNames, TerraformStack, Vars, package_dir, workspace_root};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
+
+mod deploy_calls;
 
 /// The API Gateway stage (the `stage_name` variable's default, part of the invoke URL).
 const STAGE: &str = "serverless_lambda_stage";
@@ -122,9 +125,17 @@ fn apply_check_and_destroy() {
     runtime.block_on(check_s3(&mut report, &aws, &expected));
     runtime.block_on(check_cognito(&mut report, &aws, &expected));
 
-    // 5. `cargo xtask deploy` into what Terraform created: unchanged code uploads nothing, a
-    // changed function moves `live`, a rollback moves it back, and Terraform does not fight it.
-    runtime.block_on(check_deploy(&mut report, &endpoint, &root, &outputs));
+    // 5. `cargo xtask deploy` into what Terraform created, from the stack Terraform published
+    // (what CI reads): unchanged code uploads nothing, a changed function moves `live`, a
+    // rollback moves it back, every call is one the deploy role may make, and Terraform does
+    // not fight it.
+    runtime.block_on(check_deploy(&mut report, &aws, &expected, &root, &outputs));
+    runtime.block_on(check_enforced_stack_read(
+        &mut report,
+        &aws,
+        &expected,
+        &outputs,
+    ));
     match stack.plan_json(&vars) {
         Ok(plan) => check_no_drift(&mut report, &plan),
         Err(e) => report.fail(format!("plan after the deploy failed: {e}")),
@@ -1439,6 +1450,13 @@ async fn check_cognito(report: &mut Report, aws: &Aws, expected: &Expected<'_>) 
         let password = pool
             .and_then(|p| p.policies())
             .and_then(|p| p.password_policy());
+        // A changed email replaces the old one only once the new one is verified.
+        report.eq(
+            "user pool attributes verified before an update",
+            pool.and_then(|p| p.user_attribute_update_settings())
+                .map(|u| u.attributes_require_verification_before_update().to_vec()),
+            Some(vec![VerifiedAttributeType::Email]),
+        );
         report.check(
             password.is_some_and(|p| {
                 p.minimum_length().is_some_and(|l| l >= 8)
@@ -1492,6 +1510,12 @@ async fn check_cognito(report: &mut Report, aws: &Aws, expected: &Expected<'_>) 
             "app client callback URLs",
             client.map(|c| c.callback_urls().to_vec()),
             Some(expected.callback_urls.clone()),
+        );
+        // Sign-in is the hosted UI's code grant; only refreshing tokens uses InitiateAuth.
+        report.eq(
+            "app client explicit auth flows",
+            client.map(|c| c.explicit_auth_flows().to_vec()),
+            Some(vec![ExplicitAuthFlowsType::AllowRefreshTokenAuth]),
         );
         report.eq(
             "app client PreventUserExistenceErrors",
@@ -1802,27 +1826,143 @@ fn report_collects_failures() {
 // Deploy into the applied stack
 // ---------------------------------------------------------------------------------------------
 
-/// The deploy engine (what `cargo xtask deploy` runs) against the stack Terraform created, with
-/// the real packages and the real `terraform output -json`.
-async fn check_deploy(report: &mut Report, endpoint: &str, root: &Path, outputs: &Outputs) {
-    let stack = match deploy::StackOutputs::from_terraform_json(&outputs.to_terraform_json()) {
+/// The deploy engine (what `cargo xtask deploy --stack` runs) against the stack Terraform
+/// created, with the real packages and the stack Terraform published in the artifacts bucket,
+/// every request going through a recording proxy; then every recorded call is checked against
+/// the deploy role's policy as moto's IAM holds it (see `deploy_calls`).
+async fn check_deploy(
+    report: &mut Report,
+    aws: &Aws,
+    expected: &Expected<'_>,
+    root: &Path,
+    outputs: &Outputs,
+) {
+    let from_outputs = match deploy::StackOutputs::from_terraform_json(&outputs.to_terraform_json())
+    {
         Ok(stack) => stack,
         Err(e) => return report.fail(format!("the deploy tool cannot read the outputs: {e}")),
+    };
+    let Some(location) = published_stack(report, aws, expected, outputs).await else {
+        return;
     };
     let manifest_path = package_dir(root).join("packages.json");
     let manifest = match deploy::Manifest::load(&manifest_path, root) {
         Ok(m) => m,
         Err(e) => return report.fail(format!("the package manifest: {e}")),
     };
+    let proxy = match deploy_calls::RecordingProxy::start(&aws.endpoint).await {
+        Ok(proxy) => proxy,
+        Err(e) => return report.fail(e),
+    };
     let settings = deploy::ClientSettings {
-        endpoint_url: Some(endpoint.to_owned()),
-        region: Some(stack.region.clone()),
+        endpoint_url: Some(proxy.url.clone()),
+        region: Some(REGION.to_owned()),
         profile: None,
     };
     let clients = match deploy::Clients::new(&settings).await {
         Ok(c) => c,
         Err(e) => return report.fail(format!("deploy clients: {e}")),
     };
+    let stack = match deploy::load_published(&clients, &location).await {
+        Ok(stack) => stack,
+        Err(e) => return report.fail(format!("the deploy tool cannot read {location}: {e}")),
+    };
+    report.eq(
+        "the published stack, as the deploy tool reads it",
+        &stack,
+        &from_outputs,
+    );
+    deploy_and_roll_back(report, aws, &clients, &stack, &manifest, root).await;
+    check_calls_against_policy(report, aws, expected, &proxy.calls()).await;
+}
+
+/// The published stack object: where the `deploy_stack_url` output says, exactly the members
+/// the deploy needs, nothing secret in it.
+async fn published_stack(
+    report: &mut Report,
+    aws: &Aws,
+    expected: &Expected<'_>,
+    outputs: &Outputs,
+) -> Option<deploy::S3Location> {
+    let url = match outputs.string("deploy_stack_url") {
+        Ok(url) => url.to_owned(),
+        Err(e) => {
+            report.fail(format!("the published stack: {e}"));
+            return None;
+        }
+    };
+    let location: deploy::S3Location = match url.parse() {
+        Ok(l) => l,
+        Err(e) => {
+            report.fail(format!("deploy_stack_url: {e}"));
+            return None;
+        }
+    };
+    report.eq(
+        "deploy_stack_url",
+        url.as_str(),
+        format!(
+            "s3://{}/{}",
+            expected.artifacts_bucket,
+            deploy::PUBLISHED_KEY
+        )
+        .as_str(),
+    );
+    let object = call!(
+        report,
+        format!("GetObject {url}"),
+        aws.s3
+            .get_object()
+            .bucket(&location.bucket)
+            .key(&location.key)
+    )?;
+    let bytes = match object.body.collect().await {
+        Ok(b) => b.into_bytes(),
+        Err(e) => {
+            report.fail(format!("read {url}: {e}"));
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let members: BTreeSet<&str> = value
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    report.eq(
+        "members of the published stack",
+        members,
+        BTreeSet::from([
+            "alias",
+            "artifacts_bucket",
+            "function_names",
+            "region",
+            "version",
+        ]),
+    );
+    // Compared, never printed: the secret and the words that would name one.
+    report.check(!text.contains(&expected.client_secret), || {
+        format!("{url} holds the app client's secret")
+    });
+    let lower = text.to_ascii_lowercase();
+    for word in ["secret", "token", "password", "client_id", "user_pool"] {
+        report.check(!lower.contains(word), || {
+            format!("{url} mentions `{word}`: only what a deploy needs belongs there")
+        });
+    }
+    Some(location)
+}
+
+/// Deploys into the applied stack with `clients` and `stack`: unchanged code uploads nothing, a
+/// changed `health` moves `live`, a rollback moves it back.
+async fn deploy_and_roll_back(
+    report: &mut Report,
+    aws: &Aws,
+    clients: &deploy::Clients,
+    stack: &deploy::StackOutputs,
+    manifest: &deploy::Manifest,
+    root: &Path,
+) {
     let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let recorded = std::sync::Arc::clone(&steps);
     let options = deploy::DeployOptions {
@@ -1835,7 +1975,7 @@ async fn check_deploy(report: &mut Report, endpoint: &str, root: &Path, outputs:
     };
 
     // The code Terraform uploaded is the packaged code: nothing to do, nothing uploaded.
-    match deploy::deploy(&clients, &stack, &manifest, &options).await {
+    match deploy::deploy(clients, stack, manifest, &options).await {
         Ok(first) => {
             for entry in &first.entries {
                 report.check(
@@ -1894,7 +2034,8 @@ async fn check_deploy(report: &mut Report, endpoint: &str, root: &Path, outputs:
         Ok(m) => m,
         Err(e) => return report.fail(format!("the changed manifest: {e}")),
     };
-    let lambda = clients.lambda();
+    // The test's own reads bypass the recording proxy: only the deploy's calls are recorded.
+    let lambda = &aws.lambda;
     let Some(health_name) = stack.lambda_name("health").map(str::to_owned) else {
         return report.fail("no health function in the outputs".to_owned());
     };
@@ -1908,7 +2049,7 @@ async fn check_deploy(report: &mut Report, endpoint: &str, root: &Path, outputs:
         alias.ok().and_then(|a| a.function_version)
     };
     let before = live(lambda.clone(), health_name.clone()).await;
-    match deploy::deploy(&clients, &stack, &changed_manifest, &options).await {
+    match deploy::deploy(clients, stack, &changed_manifest, &options).await {
         Ok(second) => match second.outcome("health") {
             Some(deploy::Outcome::Updated { version, .. }) => {
                 let now = live(lambda.clone(), health_name.clone()).await;
@@ -1937,8 +2078,8 @@ async fn check_deploy(report: &mut Report, endpoint: &str, root: &Path, outputs:
         Err(e) => return report.fail(format!("deploy of a changed health: {e}")),
     }
     match deploy::rollback(
-        &clients,
-        &stack,
+        clients,
+        stack,
         &["health".to_owned()],
         None,
         &deploy::Progress::silent(),
@@ -2103,14 +2244,378 @@ async fn check_deploy_role(report: &mut Report, aws: &Aws, expected: &Expected<'
             },
         );
     }
+    let zips: BTreeSet<String> = expected
+        .function_names
+        .keys()
+        .map(|function| format!("{bucket}/{function}/*"))
+        .collect();
+    let stack_object = format!("{bucket}/{}", deploy::PUBLISHED_KEY);
     report.eq(
-        &what("s3:PutObject resources"),
+        &what("s3:PutObject resources (each function's zips, never the stack)"),
         allowed.get("s3:PutObject").cloned().unwrap_or_default(),
-        BTreeSet::from([format!("{bucket}/*")]),
+        zips.clone(),
+    );
+    let mut readable = zips;
+    readable.insert(stack_object);
+    report.eq(
+        &what("s3:GetObject resources (the zips and the published stack)"),
+        allowed.get("s3:GetObject").cloned().unwrap_or_default(),
+        readable,
     );
     report.eq(
         &what("s3:ListBucket resources"),
         allowed.get("s3:ListBucket").cloned().unwrap_or_default(),
         BTreeSet::from([bucket]),
     );
+}
+
+/// The deploy role's inline policy document, as moto's IAM holds it.
+async fn deploy_policy(report: &mut Report, aws: &Aws, expected: &Expected<'_>) -> Option<Value> {
+    let got = call!(
+        report,
+        format!("GetRolePolicy {} deploy", expected.deploy_role),
+        aws.iam
+            .get_role_policy()
+            .role_name(&expected.deploy_role)
+            .policy_name("deploy")
+    )?;
+    Some(decode_policy(got.policy_document()))
+}
+
+/// Every call the deploy, the rollback and the stack read made (recorded by the proxy) is one
+/// the deploy role's policy allows, on the ARN AWS would check; together they use every action
+/// the policy grants; and the policy refuses what a deploy must never do.
+async fn check_calls_against_policy(
+    report: &mut Report,
+    aws: &Aws,
+    expected: &Expected<'_>,
+    calls: &[deploy_calls::Call],
+) {
+    let Some(policy) = deploy_policy(report, aws, expected).await else {
+        return;
+    };
+    let Some(health) = expected.function_names.get("health") else {
+        return report.fail("no health function".to_owned());
+    };
+    let Some(config) = call!(
+        report,
+        format!("GetFunctionConfiguration {health}"),
+        aws.lambda
+            .get_function_configuration()
+            .function_name(health)
+    ) else {
+        return;
+    };
+    let account = config
+        .function_arn()
+        .and_then(|arn| arn.split(':').nth(4))
+        .unwrap_or("?")
+        .to_owned();
+    report.check(!calls.is_empty(), || {
+        "the recording proxy saw no request".to_owned()
+    });
+    let mut used = BTreeSet::new();
+    for call in calls {
+        let Some((action, resource)) = deploy_calls::iam_request(call, REGION, &account) else {
+            report.fail(format!(
+                "the deploy made a call this check cannot map to an IAM action: {call:?}"
+            ));
+            continue;
+        };
+        match deploy_calls::allows(&policy, &action, &resource) {
+            Ok(true) => {}
+            Ok(false) => report.fail(format!(
+                "the deploy called {action} on {resource}, which the deploy role may not"
+            )),
+            Err(e) => report.fail(e),
+        }
+        used.insert(action);
+    }
+    let granted: BTreeSet<String> = statements(&policy)
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .collect();
+    report.eq("IAM actions the deploy used", &used, &granted);
+
+    let bucket = Expected::bucket_arn(&expected.artifacts_bucket);
+    let function = |name: &str| format!("arn:aws:lambda:{REGION}:{account}:function:{name}");
+    let forbidden = [
+        (
+            "s3:PutObject",
+            format!("{bucket}/{}", deploy::PUBLISHED_KEY),
+        ),
+        ("s3:DeleteObject", format!("{bucket}/health/bootstrap.zip")),
+        ("s3:GetObject", format!("{bucket}/deploy/other.json")),
+        ("s3:GetObject", format!("{bucket}/terraform.tfstate")),
+        (
+            "s3:GetObject",
+            format!(
+                "{}/notes/someone/01.json",
+                Expected::bucket_arn(&expected.notes_bucket)
+            ),
+        ),
+        (
+            "s3:ListBucket",
+            Expected::bucket_arn(&expected.notes_bucket),
+        ),
+        ("lambda:UpdateFunctionCode", function("someone-else")),
+        ("lambda:DeleteFunction", function(health)),
+        ("lambda:UpdateFunctionConfiguration", function(health)),
+        ("iam:PassRole", format!("arn:aws:iam::{account}:role/any")),
+        (
+            "cognito-idp:DescribeUserPoolClient",
+            format!(
+                "arn:aws:cognito-idp:{REGION}:{account}:userpool/{}",
+                expected.user_pool_id
+            ),
+        ),
+    ];
+    for (action, resource) in forbidden {
+        report.eq(
+            &format!("the deploy role may {action} on {resource}"),
+            deploy_calls::allows(&policy, action, &resource),
+            Ok(false),
+        );
+    }
+}
+
+/// moto server enforces IAM on S3 (against bucket and object ARNs) but only for every client at
+/// once: `POST /moto-api/reset-auth` with `0` turns it on, with `inf` off again. With it on for a
+/// handful of requests, an IAM user holding exactly the deploy role's policy document reads the
+/// published stack; writing that object, reading another key of the artifacts bucket and reading
+/// the notes bucket are denied. Lambda cannot be checked this way: moto authorizes every Lambda
+/// call against the resource `*`, which a policy scoped to function ARNs never matches
+/// (`check_calls_against_policy` covers those calls).
+async fn check_enforced_stack_read(
+    report: &mut Report,
+    aws: &Aws,
+    expected: &Expected<'_>,
+    outputs: &Outputs,
+) {
+    let Some(policy) = deploy_policy(report, aws, expected).await else {
+        return;
+    };
+    let Some(location) = outputs
+        .string("deploy_stack_url")
+        .ok()
+        .and_then(|u| u.parse::<deploy::S3Location>().ok())
+    else {
+        return report.fail("no usable deploy_stack_url output".to_owned());
+    };
+    let user = format!("{}-deploy-probe", expected.names.project_name);
+    let what = |step: &str| format!("IAM user {user}: {step}");
+    if call!(
+        report,
+        what("CreateUser"),
+        aws.iam.create_user().user_name(&user)
+    )
+    .is_none()
+    {
+        return;
+    }
+    let created = call!(
+        report,
+        what("PutUserPolicy"),
+        aws.iam
+            .put_user_policy()
+            .user_name(&user)
+            .policy_name("deploy")
+            .policy_document(policy.to_string())
+    )
+    .and(call!(
+        report,
+        what("CreateAccessKey"),
+        aws.iam.create_access_key().user_name(&user)
+    ));
+    let key = created.and_then(|k| k.access_key);
+    if let Some(key) = &key {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&aws.endpoint)
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                Credentials::new(
+                    key.access_key_id(),
+                    key.secret_access_key(),
+                    None,
+                    None,
+                    "deploy-probe",
+                ),
+            ))
+            .build();
+        match deploy::Clients::from_sdk_config(&config) {
+            Ok(clients) => enforced_reads(report, aws, expected, &clients, &location).await,
+            Err(e) => report.fail(format!("{}: {e}", what("clients"))),
+        }
+        call!(
+            report,
+            what("DeleteAccessKey"),
+            aws.iam
+                .delete_access_key()
+                .user_name(&user)
+                .access_key_id(key.access_key_id())
+        );
+    }
+    call!(
+        report,
+        what("DeleteUserPolicy"),
+        aws.iam
+            .delete_user_policy()
+            .user_name(&user)
+            .policy_name("deploy")
+    );
+    call!(
+        report,
+        what("DeleteUser"),
+        aws.iam.delete_user().user_name(&user)
+    );
+}
+
+/// The reads and writes of [`check_enforced_stack_read`], with moto's IAM enforcement on only
+/// while they run.
+async fn enforced_reads(
+    report: &mut Report,
+    aws: &Aws,
+    expected: &Expected<'_>,
+    clients: &deploy::Clients,
+    location: &deploy::S3Location,
+) {
+    let auth = match MotoAuth::enable(&aws.endpoint) {
+        Ok(auth) => auth,
+        Err(e) => return report.fail(e),
+    };
+    let read = deploy::load_published(clients, location).await;
+    let s3 = clients.s3();
+    let overwrite = s3
+        .put_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
+        .send()
+        .await;
+    let other_key = s3
+        .get_object()
+        .bucket(&location.bucket)
+        .key("deploy/other.json")
+        .send()
+        .await;
+    let notes = s3
+        .get_object()
+        .bucket(&expected.notes_bucket)
+        .key("notes/someone/01.json")
+        .send()
+        .await;
+    if let Err(e) = auth.disable() {
+        report.fail(e);
+    }
+    match read {
+        Ok(stack) => report.eq(
+            "the published stack read under moto's IAM enforcement",
+            stack.function_names,
+            expected.function_names.clone(),
+        ),
+        Err(e) => report.fail(format!(
+            "with only the deploy role's policy (enforced by moto), reading {location} failed: {e}"
+        )),
+    }
+    let code = |r: Result<(), String>| r.err().unwrap_or_else(|| "allowed".to_owned());
+    let sdk_code = |e: &dyn aws_sdk_s3::error::ProvideErrorMetadata| {
+        e.code().unwrap_or("no error code").to_owned()
+    };
+    for (what, outcome) in [
+        (
+            format!("overwriting {location}"),
+            code(overwrite.map(drop).map_err(|e| sdk_code(&e))),
+        ),
+        (
+            format!("reading s3://{}/deploy/other.json", location.bucket),
+            code(other_key.map(drop).map_err(|e| sdk_code(&e))),
+        ),
+        (
+            format!("reading the notes bucket {}", expected.notes_bucket),
+            code(notes.map(drop).map_err(|e| sdk_code(&e))),
+        ),
+    ] {
+        report.eq(
+            &format!("with only the deploy role's policy (enforced by moto), {what}"),
+            outcome.as_str(),
+            "AccessDenied",
+        );
+    }
+}
+
+/// moto server's global IAM enforcement switch (`/moto-api/reset-auth`), on while this lives.
+struct MotoAuth {
+    endpoint: String,
+    previous: Option<String>,
+}
+
+impl MotoAuth {
+    /// Turns enforcement on for every client of `endpoint`.
+    fn enable(endpoint: &str) -> Result<Self, String> {
+        let answer = reset_auth(endpoint, "0")?;
+        let json = match (answer.find('{'), answer.rfind('}')) {
+            (Some(start), Some(end)) if start < end => &answer[start..=end],
+            _ => answer.as_str(),
+        };
+        let previous = serde_json::from_str::<Value>(json)
+            .ok()
+            .and_then(|v| {
+                v["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| format!("moto's /moto-api/reset-auth answered {answer}"))?;
+        Ok(Self {
+            endpoint: endpoint.to_owned(),
+            previous: Some(previous),
+        })
+    }
+
+    /// Turns it back off (to what it was).
+    fn disable(mut self) -> Result<(), String> {
+        self.restore()
+    }
+
+    fn restore(&mut self) -> Result<(), String> {
+        match self.previous.take() {
+            Some(previous) => reset_auth(&self.endpoint, &previous).map(drop),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for MotoAuth {
+    fn drop(&mut self) {
+        if let Err(e) = self.restore() {
+            eprintln!("iac-tests: could not turn moto's IAM enforcement off again: {e}");
+        }
+    }
+}
+
+/// `POST <endpoint>/moto-api/reset-auth` with `count` (the number of requests moto lets through
+/// before enforcing IAM; `inf` never enforces), over a plain blocking connection so that `Drop`
+/// can use it. Returns the answer's body.
+fn reset_auth(endpoint: &str, count: &str) -> Result<String, String> {
+    use std::io::Write as _;
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address)
+        .map_err(|e| format!("connect to moto at {address}: {e}"))?;
+    let request = format!(
+        "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {address}\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{count}",
+        count.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("POST /moto-api/reset-auth: {e}"))?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("POST /moto-api/reset-auth: {e}"))?;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        return Err(format!("POST /moto-api/reset-auth answered {head}"));
+    }
+    Ok(body.to_owned())
 }

@@ -2,7 +2,8 @@
 //!
 //! `cargo xtask deploy …` runs `cargo run -p deploy --bin xtask-aws -- deploy …`, so xtask
 //! itself stays free of the AWS SDK and of an async runtime. Settings come from
-//! `terraform output -json` in `IaC/` (or `--outputs FILE`, a saved copy of it), then flags.
+//! `terraform output -json` in `IaC/` (or `--outputs FILE`, a saved copy of it), or for deploy
+//! and rollback from the stack Terraform publishes in S3 (`--stack s3://BUCKET/KEY`), then flags.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -12,7 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value};
 
 use deploy::auth::{self, Grant, OAuthClient};
-use deploy::{ClientSettings, Clients, DeployOptions, Manifest, Progress, StackOutputs};
+use deploy::{
+    ClientSettings, Clients, DeployOptions, Manifest, Progress, S3Location, StackOutputs,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,6 +71,20 @@ struct StackArgs {
     outputs: Option<PathBuf>,
 }
 
+/// Where deploy and rollback find the stack: Terraform's outputs (the default), or the object
+/// Terraform publishes in the artifacts bucket.
+#[derive(Debug, Args)]
+struct DeployStackArgs {
+    /// Read the stack from the object Terraform publishes in the artifacts bucket (the
+    /// `deploy_stack_url` output: s3://<artifacts bucket>/deploy/stack.json) instead of
+    /// running terraform: needs only s3:GetObject on that object, neither Terraform nor its
+    /// state. The region comes from --region or the credential chain (AWS_REGION).
+    #[arg(long, value_name = "s3://BUCKET/KEY", conflicts_with = "outputs")]
+    stack: Option<S3Location>,
+    #[command(flatten)]
+    terraform: StackArgs,
+}
+
 #[derive(Debug, Args)]
 struct AwsArgs {
     /// Send every AWS request here (an emulator such as moto server); S3 then uses path-style
@@ -77,7 +94,7 @@ struct AwsArgs {
     /// The named profile from ~/.aws/config to use.
     #[arg(long, value_name = "P")]
     profile: Option<String>,
-    /// The region; default: the stack's `region` output.
+    /// The region; default: the stack's `region` output (with --stack: the credential chain's).
     #[arg(long, value_name = "R")]
     region: Option<String>,
 }
@@ -123,7 +140,7 @@ struct DeployArgs {
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     update_timeout: u64,
     #[command(flatten)]
-    stack: StackArgs,
+    stack: DeployStackArgs,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -137,7 +154,7 @@ struct RollbackArgs {
     #[arg(long, value_name = "VERSION")]
     to: Option<u64>,
     #[command(flatten)]
-    stack: StackArgs,
+    stack: DeployStackArgs,
     #[command(flatten)]
     aws: AwsArgs,
 }
@@ -273,8 +290,7 @@ async fn run(root: &Path, cmd: Cmd) -> Result<ExitCode, Error> {
 }
 
 async fn deploy_cmd(root: &Path, args: DeployArgs) -> Result<ExitCode, Error> {
-    let outputs = terraform_outputs(root, &args.stack)?;
-    let stack = StackOutputs::from_terraform_json(&outputs)?;
+    let (stack, clients) = stack_and_clients(root, &args.stack, &args.aws).await?;
     if !args.no_build && args.manifest.is_none() {
         package(root, args.arch, &args.functions)?;
     }
@@ -289,7 +305,6 @@ async fn deploy_cmd(root: &Path, args: DeployArgs) -> Result<ExitCode, Error> {
             wanted: args.arch.as_str().to_owned(),
         });
     }
-    let clients = clients(&args.aws, &stack).await?;
     let options = DeployOptions {
         dry_run: args.dry_run,
         concurrency: usize::from(args.concurrency),
@@ -309,9 +324,7 @@ async fn deploy_cmd(root: &Path, args: DeployArgs) -> Result<ExitCode, Error> {
 }
 
 async fn rollback_cmd(root: &Path, args: RollbackArgs) -> Result<ExitCode, Error> {
-    let outputs = terraform_outputs(root, &args.stack)?;
-    let stack = StackOutputs::from_terraform_json(&outputs)?;
-    let clients = clients(&args.aws, &stack).await?;
+    let (stack, clients) = stack_and_clients(root, &args.stack, &args.aws).await?;
     let report = deploy::rollback(
         &clients,
         &stack,
@@ -430,10 +443,31 @@ impl AuthSettings {
     }
 }
 
-async fn clients(aws: &AwsArgs, stack: &StackOutputs) -> Result<Clients, Error> {
+/// The stack and the clients of a deploy or rollback. With `--stack`, the clients come first
+/// (region from `--region` or the chain) and read the published object; otherwise the stack
+/// comes from Terraform's outputs and its `region` is the default region.
+async fn stack_and_clients(
+    root: &Path,
+    args: &DeployStackArgs,
+    aws: &AwsArgs,
+) -> Result<(StackOutputs, Clients), Error> {
+    if let Some(location) = &args.stack {
+        let clients = clients(aws, aws.region.clone()).await?;
+        eprintln!("reading the stack from {location}");
+        let stack = deploy::load_published(&clients, location).await?;
+        return Ok((stack, clients));
+    }
+    let outputs = terraform_outputs(root, &args.terraform)?;
+    let stack = StackOutputs::from_terraform_json(&outputs)?;
+    let region = aws.region.clone().unwrap_or_else(|| stack.region.clone());
+    let clients = clients(aws, Some(region)).await?;
+    Ok((stack, clients))
+}
+
+async fn clients(aws: &AwsArgs, region: Option<String>) -> Result<Clients, Error> {
     let settings = ClientSettings {
         endpoint_url: aws.endpoint_url.clone(),
-        region: Some(aws.region.clone().unwrap_or_else(|| stack.region.clone())),
+        region,
         profile: aws.profile.clone(),
     };
     Ok(Clients::new(&settings).await?)
