@@ -2,8 +2,8 @@
 //! 2.0) event, read the way every function reads it — `serde_json` into `lambda_http`'s
 //! `LambdaRequest` (what the Lambda runtime does with the invocation body), then into a
 //! `Request` — and then through what the functions take from it: the authorizer's claims
-//! (`CognitoClaims::from_request`, `http_api::caller`), the `{id}` path parameter
-//! (`http_api::note_id`), the list route's `limit` and `cursor`, and the JSON body
+//! (`CognitoClaims::from_request`, `notes_http::caller`), the `{id}` path parameter
+//! (`notes_http::note_id`), the list route's `limit` and `cursor`, and the JSON body
 //! (`http_api::parse_json`).
 //!
 //! It must never panic. For what is accepted it asserts what the claims promise: `sub` and the
@@ -44,10 +44,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(claims) => check_claims(&req, &claims),
         Err(error) => {
             assert_eq!(error.status(), 401, "{error}");
-            assert!(http_api::caller(&req).is_err());
+            assert!(notes_http::caller(&req).is_err());
         }
     }
-    if let Ok(id) = http_api::note_id(&req) {
+    if let Ok(id) = notes_http::note_id(&req) {
         assert_eq!(
             Some(id.to_string()),
             http_api::path_param(&req, "id"),
@@ -111,7 +111,7 @@ fn check_claims(req: &Request, claims: &CognitoClaims) {
         Ok(claims)
     );
     // The caller is the `sub`, when it is a usable owner id.
-    if let Ok((caller, owner)) = http_api::caller(req) {
+    if let Ok((caller, owner)) = notes_http::caller(req) {
         assert_eq!(&caller, claims);
         assert_eq!(owner.as_str(), claims.sub);
     }

@@ -3,9 +3,9 @@
 //! The schemas are derived from the types the functions really (de)serialize: `notes::Note`,
 //! `notes::NoteInput`, `notes::Page` (and the `NoteId`, `Cursor` and `Limit` they use),
 //! `http_api::Problem` and the bodies of `GET /health`, `GET /me` and `GET /admin/stats`
-//! (`http_api::{Health, Me, AdminStats}`). [`operations`] describes one operation per route,
-//! with every status the function and API Gateway in front of it answer. The document is
-//! committed as `openapi.json` at the workspace root (the local gateway serves it at
+//! (`http_api::{Health, Me}`, `notes_http::AdminStats`). [`operations`] describes one operation
+//! per route, with every status the function and API Gateway in front of it answer. The
+//! document is committed as `openapi.json` at the workspace root (the local gateway serves it at
 //! `/openapi.json`); `cargo run -p api-spec -- --write` regenerates it and `tests/fresh.rs`
 //! fails when it is stale.
 //!
@@ -68,7 +68,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
             http_api::Problem,
             http_api::Health,
             http_api::Me,
-            http_api::AdminStats,
+            notes_http::AdminStats,
             responses::GatewayMessage,
         ),
         responses(

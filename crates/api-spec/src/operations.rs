@@ -3,8 +3,9 @@
 //! API Gateway in front of it answer. The functions are markers for `utoipa::path`; they are
 //! never called.
 
-use http_api::{AdminStats, Health, Me, Problem};
+use http_api::{Health, Me, Problem};
 use notes::{Cursor, Limit, Note, NoteId, NoteInput, Page};
+use notes_http::AdminStats;
 
 use crate::responses::{
     ETag, GatewayMessage, IfMatch, InternalError, Location, ServiceUnavailable, Unauthorized,

@@ -461,7 +461,7 @@ fn what_the_functions_serialize_validates() {
     assert_valid(
         &doc,
         "AdminStats",
-        &to_value(http_api::AdminStats { notes: 7 }),
+        &to_value(notes_http::AdminStats { notes: 7 }),
     );
     for (token_use, username, email) in [
         (

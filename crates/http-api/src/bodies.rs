@@ -1,7 +1,10 @@
-//! The response bodies of the routes that do not answer with a domain type: [`Health`]
-//! (`GET /health`), [`Me`] (`GET /me`) and [`AdminStats`] (`GET /admin/stats`). With feature
-//! `openapi` they implement `utoipa::ToSchema`, so the contract describes exactly what the
-//! functions serialize.
+//! The response bodies of the routes that need no domain crate: [`Health`] (`GET /health`) and
+//! [`Me`] (`GET /me`, from the Cognito claims). With feature `openapi` they implement
+//! `utoipa::ToSchema`, so the contract describes exactly what the functions serialize.
+//!
+//! They are here rather than in a crate of their own so that `health` and `me` depend on this
+//! crate alone (and `me` on `cognito-claims`, which this crate needs anyway for the claims
+//! errors' problems); the body of `GET /admin/stats` counts notes and is `notes-http`'s.
 
 use cognito_claims::{CognitoClaims, TokenUse};
 use serde::Serialize;
@@ -82,14 +85,6 @@ impl From<&CognitoClaims> for Me {
     }
 }
 
-/// The body of `GET /admin/stats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AdminStats {
-    /// How many notes are stored, across all users.
-    pub notes: u64,
-}
-
 /// `status` of [`Health`]: the one value of [`HealthStatus`].
 #[cfg(feature = "openapi")]
 fn health_status_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
@@ -123,10 +118,6 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Health::ok()).ok(),
             Some(serde_json::json!({ "status": "ok" }))
-        );
-        assert_eq!(
-            serde_json::to_value(AdminStats { notes: 3 }).ok(),
-            Some(serde_json::json!({ "notes": 3 }))
         );
         let claims = CognitoClaims {
             sub: "sub-a".to_owned(),

@@ -1,20 +1,23 @@
-//! What every Lambda function of the API shares.
+//! What every Lambda function of the API shares: the generic HTTP layer, with no knowledge of
+//! notes (that glue, and the AWS SDK of the S3 store, are `notes-http`'s and `notes`').
 //!
-//! - [`Problem`]: RFC 9457 `application/problem+json` errors, with conversions from the
-//!   claims and domain errors;
+//! - [`Problem`]: RFC 9457 `application/problem+json` errors, with the conversion from the
+//!   Cognito claims errors (401, 403);
 //! - [`parse_json`], [`json`], [`created`], [`no_content`] and request readers
 //!   ([`header`], [`path_param`], [`query_param`]) with the shared limits;
 //! - [`init_tracing`]: JSON-lines logging (a bare `LOG_LEVEL` for this project's crates only;
 //!   the runtime's and the SDK's payload dumps never written);
 //! - [`run`] (in Lambda) and [`respond`] (in tests): the handler loop, turning
 //!   `Err(Problem)` into responses and logging one line per request;
-//! - [`init_notes_function`] and [`notes_main!`]: a note function's start-up and `main`, with the
-//!   domain service configured from the environment ([`notes_service_from_env`]);
-//! - [`caller`], [`note_id`], [`note_response`], [`note_created`]: what the note routes share;
-//! - [`Health`], [`Me`], [`AdminStats`]: the bodies of `GET /health`, `GET /me` and
-//!   `GET /admin/stats`;
+//! - [`Health`], [`Me`]: the bodies of `GET /health` and `GET /me`;
 //! - feature `openapi`: `utoipa::ToSchema` for [`Problem`] and those bodies (crates/api-spec);
-//! - `testing` (feature `testing`): API Gateway v2 event builder and Cognito claim fixtures.
+//! - `testing` (feature `testing`): API Gateway v2 event builder, Cognito claim fixtures,
+//!   response readers and a log capture.
+//!
+//! `Me` and the claims errors' conversion need only `cognito-claims` (without its `verify`
+//! feature: `lambda_http`, `serde`, `thiserror`, all linked here anyway), so they stay here and
+//! `health` and `me` depend on this crate alone; see `bodies` and `claims`. A note function's
+//! `main` is `notes_http::notes_main!`.
 //!
 //! A function's `main` is typically:
 //!
@@ -35,28 +38,23 @@
 //! ```
 
 mod bodies;
+mod claims;
 mod json;
 mod logging;
-mod map;
-mod notes_http;
 pub mod problem;
 mod runtime;
-#[cfg(test)]
-mod test_support;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use lambda_http::{Body, Error as LambdaError, Request, Response};
 
 pub use crate::{
-    bodies::{AdminStats, Health, HealthStatus, Me},
+    bodies::{Health, HealthStatus, Me},
     json::{
         JSON_CONTENT_TYPE, MAX_BODY_BYTES, MAX_PARSE_DETAIL_CHARS, created, header, json,
         no_content, parse_json, path_param, query_param,
     },
     logging::{DEFAULT_LOG_LEVEL, OWN_TARGETS, PAYLOAD_TARGETS, init_tracing},
-    map::{InitError, init_notes_function, notes_service_from_env, notes_service_from_vars},
-    notes_http::{caller, note_created, note_id, note_response},
     problem::Problem,
     runtime::{respond, run},
 };

@@ -8,10 +8,11 @@
 //! - else `LOG_LEVEL` (what `IaC/variables.tf`'s `log_level` and `cargo xtask dev -- --log-level`
 //!   set), else `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls): a bare level
 //!   (`off`, `error`, `warn`, `info`, `debug`, `trace`, any case). It applies to this
-//!   project's own crates only ([`OWN_TARGETS`]: `http_api`, `notes`, `cognito_claims` and every
-//!   function binary); every other crate logs at `warn` at most. `LOG_LEVEL=trace` is therefore
-//!   `warn,http_api=trace,notes=trace,cognito_claims=trace,admin_stats=trace,…`, with the crate
-//!   names matched exactly (a module of the crate, `notes::store`, counts; `notesy` would not);
+//!   project's own crates only ([`OWN_TARGETS`]: `http_api`, `notes_http`, `notes`,
+//!   `cognito_claims` and every function binary); every other crate logs at `warn` at most.
+//!   `LOG_LEVEL=trace` is therefore `warn,http_api=trace,notes_http=trace,notes=trace,…`
+//!   (and every other one of them at `trace`), with the crate names matched exactly (a module
+//!   of the crate, `notes::store`, counts; `notesy` would not);
 //! - nothing set: `info` for this project's crates, `warn` for the others.
 //!
 //! A value that is no valid filter (or no bare level, for `LOG_LEVEL`) is reported in one
@@ -49,6 +50,7 @@ pub const DEFAULT_LOG_LEVEL: &str = "info";
 /// crates every function links, and every function binary under `crates/functions`.
 pub const OWN_TARGETS: &[&str] = &[
     "http_api",
+    "notes_http",
     "notes",
     "cognito_claims",
     "admin_stats",
@@ -338,6 +340,7 @@ mod tests {
         }
         at_every_level!(
             "http_api",
+            "notes_http::init",
             "notes::store::s3",
             "cognito_claims::verify::jwks",
             "get_note",
@@ -377,6 +380,7 @@ mod tests {
                 let written = written(vars, in_span);
                 for target in [
                     "http_api",
+                    "notes_http::init",
                     "notes::store::s3",
                     "cognito_claims::verify::jwks",
                     "get_note",
@@ -512,6 +516,7 @@ mod tests {
             "cognito_claims".to_owned(),
             "http_api".into(),
             "notes".into(),
+            "notes_http".into(),
         ];
         for entry in std::fs::read_dir(&functions).expect("crates/functions") {
             let manifest = entry.expect("a directory entry").path().join("Cargo.toml");

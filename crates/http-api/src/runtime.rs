@@ -18,25 +18,26 @@ use crate::{Problem, problem::Slug};
 /// client's mistake never shows up as a failed invocation. Call [`crate::init_tracing`]
 /// first.
 ///
-/// State built at init (the notes service) is borrowed by the handler; this `main` is what
-/// [`notes_main!`](crate::notes_main) expands to:
+/// State built at init is borrowed by the handler (`notes_http::notes_main!` does this with
+/// the notes service):
 ///
 /// ```no_run
 /// use http_api::{Body, Problem, Request, Response};
-/// use notes::{AnyStore, NotesService};
 ///
-/// async fn handle(
-///     service: &NotesService<AnyStore>,
-///     req: Request,
-/// ) -> Result<Response<Body>, Problem> {
-///     let _ = (service, req);
-///     Ok(http_api::no_content())
+/// struct Config {
+///     greeting: String,
+/// }
+///
+/// async fn handle(config: &Config, req: Request) -> Result<Response<Body>, Problem> {
+///     let _ = req;
+///     Ok(http_api::json(200, &serde_json::json!({ "greeting": config.greeting })))
 /// }
 ///
 /// #[tokio::main]
 /// async fn main() -> Result<(), lambda_http::Error> {
-///     let service = http_api::init_notes_function().await?;
-///     http_api::run(|req| handle(&service, req)).await
+///     http_api::init_tracing();
+///     let config = Config { greeting: "hello".to_owned() };
+///     http_api::run(|req| handle(&config, req)).await
 /// }
 /// ```
 pub async fn run<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
@@ -144,7 +145,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::{test_support::capture_logs, testing::Event};
+    use crate::testing::{Event, capture_logs};
 
     async fn not_found(_req: Request) -> Result<Response<Body>, Problem> {
         tracing::info!("looking the note up");

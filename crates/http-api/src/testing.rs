@@ -1,5 +1,7 @@
 //! Test support for function crates (feature `testing`): API Gateway HTTP API events in
-//! the payload format 2.0 shape AWS documents, Cognito claim fixtures, and response readers.
+//! the payload format 2.0 shape AWS documents, Cognito claim fixtures, response readers, and
+//! [`capture_logs`] (the log lines code writes under [`crate::init_tracing`]'s subscriber).
+//! A notes service for tests is `notes_http::testing`'s.
 //!
 //! ```
 //! use http_api::testing::{ClaimsFixture, Event};
@@ -20,12 +22,20 @@
 
 use std::{
     collections::BTreeMap,
-    sync::atomic::{AtomicU64, Ordering},
+    io::Write,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use base64::Engine;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::logging::{LogFilter, subscriber};
 
 /// The AWS region the fixtures pretend to be in.
 pub const REGION: &str = "us-east-1";
@@ -481,32 +491,49 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
-/// A notes service on the filesystem store in a fresh temporary directory (kept alive by the
-/// returned guard), configured through the same variables a deployed function reads.
-pub async fn fs_service() -> (tempfile::TempDir, notes::NotesService<notes::AnyStore>) {
-    let dir = tempfile::tempdir().expect("create a temporary directory");
-    let path = dir.path().to_string_lossy().into_owned();
-    let service = crate::notes_service_from_vars(|name| match name {
-        "NOTES_STORE" => Some("fs".to_owned()),
-        "NOTES_DIR" => Some(path.clone()),
-        _ => None,
-    })
-    .await
-    .expect("filesystem store configuration");
-    (dir, service)
+/// Runs `f` with the JSON-lines subscriber [`crate::init_tracing`] installs (level `info`),
+/// writing to memory; returns `f`'s result and the log lines, each parsed as JSON.
+///
+/// # Panics
+///
+/// If a line written is not JSON (that is a failing test).
+pub fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, Vec<Value>) {
+    let capture = Capture::default();
+    let subscriber = subscriber(LogFilter::level(LevelFilter::INFO), capture.clone());
+    let result = tracing::subscriber::with_default(subscriber, f);
+    let text = capture
+        .0
+        .lock()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let lines = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every log line is JSON"))
+        .collect();
+    (result, lines)
 }
 
-/// Creates a note titled `title` owned by `sub`, straight through the service (test set-up).
-pub async fn seed_note(
-    service: &notes::NotesService<notes::AnyStore>,
-    sub: &str,
-    title: &str,
-) -> notes::Note {
-    let owner = notes::Owner::new(sub).expect("a valid sub");
-    let input = notes::NoteInput {
-        title: title.to_owned(),
-        body: format!("body of {title}"),
-        tags: vec!["test".to_owned()],
-    };
-    service.create(&owner, input).await.expect("create a note")
+/// Collects what the subscriber of [`capture_logs`] writes.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut bytes) = self.0.lock() {
+            bytes.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl MakeWriter<'_> for Capture {
+    type Writer = Capture;
+
+    fn make_writer(&self) -> Capture {
+        self.clone()
+    }
 }

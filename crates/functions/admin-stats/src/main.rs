@@ -8,7 +8,7 @@ use notes::{AnyStore, NotesService};
 /// The Cognito group this route requires (also declared in this crate's route metadata).
 const ADMIN_GROUP: &str = "admin";
 
-http_api::notes_main!(handler);
+notes_http::notes_main!(handler);
 
 async fn handler(
     service: &NotesService<AnyStore>,
@@ -16,13 +16,14 @@ async fn handler(
 ) -> Result<Response<Body>, Problem> {
     let claims = CognitoClaims::from_request(&req)?;
     claims.require_group(ADMIN_GROUP)?;
-    let notes = service.count_all().await?;
-    Ok(http_api::json(200, &http_api::AdminStats { notes }))
+    let notes = service.count_all().await.map_err(notes_http::problem)?;
+    Ok(http_api::json(200, &notes_http::AdminStats { notes }))
 }
 
 #[cfg(test)]
 mod tests {
-    use http_api::testing::{ClaimsFixture, Event, body_json, fs_service, seed_note};
+    use http_api::testing::{ClaimsFixture, Event, body_json};
+    use notes_http::testing::{fs_service, seed_note};
 
     use super::*;
 

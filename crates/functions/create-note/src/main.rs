@@ -4,22 +4,26 @@
 use http_api::{Body, Problem, Request, Response};
 use notes::{AnyStore, NoteInput, NotesService};
 
-http_api::notes_main!(handler);
+notes_http::notes_main!(handler);
 
 async fn handler(
     service: &NotesService<AnyStore>,
     req: Request,
 ) -> Result<Response<Body>, Problem> {
-    let (_, owner) = http_api::caller(&req)?;
+    let (_, owner) = notes_http::caller(&req)?;
     let input: NoteInput = http_api::parse_json(&req)?;
-    let note = service.create(&owner, input).await?;
-    Ok(http_api::note_created(&note))
+    let note = service
+        .create(&owner, input)
+        .await
+        .map_err(notes_http::problem)?;
+    Ok(notes_http::note_created(&note))
 }
 
 #[cfg(test)]
 mod tests {
-    use http_api::testing::{ClaimsFixture, Event, body_json, fs_service};
+    use http_api::testing::{ClaimsFixture, Event, body_json};
     use notes::{ListQuery, Owner};
+    use notes_http::testing::fs_service;
 
     use super::*;
 

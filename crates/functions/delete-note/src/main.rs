@@ -4,22 +4,26 @@
 use http_api::{Body, Problem, Request, Response};
 use notes::{AnyStore, NotesService};
 
-http_api::notes_main!(handler);
+notes_http::notes_main!(handler);
 
 async fn handler(
     service: &NotesService<AnyStore>,
     req: Request,
 ) -> Result<Response<Body>, Problem> {
-    let (_, owner) = http_api::caller(&req)?;
-    let id = http_api::note_id(&req)?;
-    service.delete(&owner, &id).await?;
+    let (_, owner) = notes_http::caller(&req)?;
+    let id = notes_http::note_id(&req)?;
+    service
+        .delete(&owner, &id)
+        .await
+        .map_err(notes_http::problem)?;
     Ok(http_api::no_content())
 }
 
 #[cfg(test)]
 mod tests {
-    use http_api::testing::{Event, body_json, fs_service, seed_note};
+    use http_api::testing::{Event, body_json};
     use notes::Owner;
+    use notes_http::testing::{fs_service, seed_note};
 
     use super::*;
 

@@ -4,23 +4,28 @@
 use http_api::{Body, Problem, Request, Response};
 use notes::{AnyStore, ListQuery, NotesService};
 
-http_api::notes_main!(handler);
+notes_http::notes_main!(handler);
 
 async fn handler(
     service: &NotesService<AnyStore>,
     req: Request,
 ) -> Result<Response<Body>, Problem> {
-    let (_, owner) = http_api::caller(&req)?;
+    let (_, owner) = notes_http::caller(&req)?;
     let limit = http_api::query_param(&req, "limit");
     let cursor = http_api::query_param(&req, "cursor");
-    let query = ListQuery::parse(limit.as_deref(), cursor.as_deref())?;
-    let page = service.list(&owner, query).await?;
+    let query =
+        ListQuery::parse(limit.as_deref(), cursor.as_deref()).map_err(notes_http::problem)?;
+    let page = service
+        .list(&owner, query)
+        .await
+        .map_err(notes_http::problem)?;
     Ok(http_api::json(200, &page))
 }
 
 #[cfg(test)]
 mod tests {
-    use http_api::testing::{ClaimsFixture, Event, body_json, fs_service, seed_note};
+    use http_api::testing::{ClaimsFixture, Event, body_json};
+    use notes_http::testing::{fs_service, seed_note};
     use serde_json::Value;
 
     use super::*;

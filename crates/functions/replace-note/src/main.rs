@@ -4,26 +4,30 @@
 use http_api::{Body, Problem, Request, Response};
 use notes::{AnyStore, NoteInput, NotesService};
 
-http_api::notes_main!(handler);
+notes_http::notes_main!(handler);
 
 async fn handler(
     service: &NotesService<AnyStore>,
     req: Request,
 ) -> Result<Response<Body>, Problem> {
-    let (_, owner) = http_api::caller(&req)?;
-    let id = http_api::note_id(&req)?;
+    let (_, owner) = notes_http::caller(&req)?;
+    let id = notes_http::note_id(&req)?;
     let if_match = http_api::header(&req, "if-match").ok_or_else(|| {
         Problem::precondition_required("send If-Match with the note's current ETag")
     })?;
     let input: NoteInput = http_api::parse_json(&req)?;
-    let note = service.replace(&owner, &id, if_match, input).await?;
-    Ok(http_api::note_response(200, &note))
+    let note = service
+        .replace(&owner, &id, if_match, input)
+        .await
+        .map_err(notes_http::problem)?;
+    Ok(notes_http::note_response(200, &note))
 }
 
 #[cfg(test)]
 mod tests {
-    use http_api::testing::{ClaimsFixture, Event, body_json, fs_service, seed_note};
+    use http_api::testing::{ClaimsFixture, Event, body_json};
     use notes::Owner;
+    use notes_http::testing::{fs_service, seed_note};
 
     use super::*;
 

@@ -1,7 +1,8 @@
 //! A Lambda Runtime API on loopback for the tests that run this test binary again as a function
 //! (`harness = false`; the workspace forbids `unsafe`, so a test cannot set the Lambda variables
 //! in its own process): it hands out the given invocations, one per `…/invocation/next`, and
-//! reports what the function posts back.
+//! reports what the function posts back. `crates/notes-http/tests/no_secrets_logged.rs`
+//! includes this file too (`#[path]`), for a note function run the same way.
 
 use std::{
     collections::VecDeque,

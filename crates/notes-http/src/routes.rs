@@ -2,13 +2,12 @@
 //! [`NoteId`], and a note answered with its `ETag`.
 
 use cognito_claims::CognitoClaims;
+use http_api::{Problem, path_param};
 use lambda_http::{
     Body, Request, Response,
     http::{HeaderValue, header},
 };
 use notes::{Note, NoteId, Owner};
-
-use crate::{json::path_param, problem::Problem};
 
 /// The authenticated caller: the claims API Gateway's JWT authorizer passed on, and the
 /// owner every note operation is scoped by (the token's `sub`). 401 when there are none.
@@ -23,18 +22,18 @@ pub fn caller(req: &Request) -> Result<(CognitoClaims, Owner), Problem> {
 pub fn note_id(req: &Request) -> Result<NoteId, Problem> {
     let raw = path_param(req, "id")
         .ok_or_else(|| Problem::validation("id", "the note id is missing from the path"))?;
-    raw.parse::<NoteId>().map_err(Problem::from)
+    raw.parse::<NoteId>().map_err(crate::problem)
 }
 
 /// `note` as JSON with the given status and its `ETag` header.
 pub fn note_response(status: u16, note: &Note) -> Response<Body> {
-    with_etag(crate::json::json(status, note), note)
+    with_etag(http_api::json(status, note), note)
 }
 
 /// `201 Created` with `Location: /notes/{id}` and the note's `ETag`.
 pub fn note_created(note: &Note) -> Response<Body> {
     with_etag(
-        crate::json::created(&format!("/notes/{}", note.id()), note),
+        http_api::created(&format!("/notes/{}", note.id()), note),
         note,
     )
 }

@@ -1,9 +1,10 @@
 //! A function at the most verbose log level writes no token, cookie, claim value or note body:
-//! this test binary runs itself again as a note-creating function (`http_api::init_tracing`,
-//! `http_api::init_notes_function` with a filesystem store, `http_api::run`) against a Runtime
-//! API served here on loopback, hands it one `POST /notes` event carrying a bearer token, a
-//! cookie, an e-mail claim and a note, and reads everything the function wrote to stdout and
-//! stderr.
+//! this test binary runs itself again as a note-creating function
+//! (`notes_http::init_notes_function` with a filesystem store, which installs
+//! `http_api::init_tracing`'s subscriber, then `http_api::run`) against a Runtime API served here
+//! on loopback (http-api's `tests/common`), hands it one `POST /notes` event carrying a bearer
+//! token, a cookie, an e-mail claim and a note, and reads everything the function wrote to
+//! stdout and stderr.
 //!
 //! It runs the function twice: with `LOG_LEVEL=trace` (the most verbose level `IaC/variables.tf`
 //! accepts) and with `RUST_LOG=trace` (every crate at trace, for experts). Upstream
@@ -12,6 +13,7 @@
 //!
 //! Without a harness (`harness = false`), for the reason given in `common/mod.rs`.
 
+#[path = "../../http-api/tests/common/mod.rs"]
 mod common;
 
 use std::{process::ExitCode, time::Duration};
@@ -25,7 +27,7 @@ use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
 /// Set in the child's environment: run as the function.
-const CHILD: &str = "HTTP_API_NO_SECRETS_LOGGED_CHILD";
+const CHILD: &str = "NOTES_HTTP_NO_SECRETS_LOGGED_CHILD";
 /// How long the child may take to answer (it only has to start).
 const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
@@ -83,17 +85,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// The child: what `http_api::notes_main!` expands to, with the create-note handler.
+/// The child: what `notes_http::notes_main!` runs, with the create-note handler.
 async fn child() -> Result<(), lambda_http::Error> {
-    let service = http_api::init_notes_function().await?;
+    let service = notes_http::init_notes_function().await?;
     http_api::run(|req| create(&service, req)).await
 }
 
 async fn create(service: &NotesService<AnyStore>, req: Request) -> Result<Response<Body>, Problem> {
-    let (_, owner) = http_api::caller(&req)?;
+    let (_, owner) = notes_http::caller(&req)?;
     let input: NoteInput = http_api::parse_json(&req)?;
-    let note = service.create(&owner, input).await?;
-    Ok(http_api::note_created(&note))
+    let note = service
+        .create(&owner, input)
+        .await
+        .map_err(notes_http::problem)?;
+    Ok(notes_http::note_created(&note))
 }
 
 /// The event: every secret of [`SECRETS`] in it, where API Gateway puts it.
