@@ -20,6 +20,9 @@
 //! (`http_api::Me`), next to the body of `GET /health`; `cognito-claims` without its `verify`
 //! feature costs `http-api` nothing it does not link already.
 //!
+//! This crate does not choose the store backends: it depends on `notes` without features. A
+//! note function enables `notes/s3`, so that `NOTES_STORE=s3` (the deployed store) works.
+//!
 //! A note function is:
 //!
 //! ```no_run

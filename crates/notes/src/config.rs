@@ -44,6 +44,11 @@ pub enum ConfigError {
         "no notes store configured: set NOTES_BUCKET (S3) or NOTES_STORE=fs with NOTES_DIR (filesystem)"
     )]
     Unconfigured,
+    /// An S3 configuration in a build without the S3 store (feature `s3` of this crate).
+    #[error(
+        "NOTES_STORE=s3 (or NOTES_BUCKET) selects the S3 store, which this build lacks (feature `s3` of the notes crate); use NOTES_STORE=fs with NOTES_DIR"
+    )]
+    S3NotBuilt,
     /// `NOTES_STORE` has an unknown value.
     #[error("NOTES_STORE must be `s3` or `fs`, got {0:?}")]
     UnknownStore(String),

@@ -1,6 +1,11 @@
 //! Per-user notes: the domain types, their validation, the [`NotesService`] use cases, and the
-//! [`Store`] trait with a filesystem ([`FsStore`]) and an S3 ([`S3Store`]) backend, selected at
+//! [`Store`] trait with a filesystem ([`FsStore`]) and an S3 (`S3Store`) backend, selected at
 //! runtime through [`AnyStore`] and [`StoreConfig`].
+//!
+//! With feature `s3`, the S3 store and the AWS SDK it is built on are compiled in; the note
+//! functions enable it. Without it (the fuzz targets, crates that only need the domain types)
+//! nothing of the SDK is built, and an S3 configuration fails at init with
+//! [`ConfigError::S3NotBuilt`].
 //!
 //! With feature `openapi`, the types the API (de)serializes implement `utoipa::ToSchema`
 //! (see `openapi`); crates/api-spec builds the OpenAPI document from them.
@@ -34,5 +39,7 @@ pub use error::{ErrorKind, NotesError, PutError, StoreError};
 pub use list::{Cursor, Limit, ListQuery, Page};
 pub use model::{Note, NoteId, Owner};
 pub use service::NotesService;
-pub use store::{AnyStore, FsStore, S3Store, Store, Version};
+#[cfg(feature = "s3")]
+pub use store::S3Store;
+pub use store::{AnyStore, FsStore, Store, Version};
 pub use validate::{IfMatch, NoteInput, ValidNote, ValidationError};

@@ -3,31 +3,43 @@
 //! A store keeps whole [`Note`]s per [`Owner`] and offers conditional writes; the
 //! [`NotesService`](crate::NotesService) builds every operation on top of them. Only validated
 //! [`Owner`]s and [`NoteId`]s ever reach a store, so backends may put them in keys and paths.
+//!
+//! The S3 backend (`S3Store`, `AnyStore::S3`) is compiled with feature `s3` only; without it
+//! [`AnyStore::from_config`] refuses an S3 configuration with [`ConfigError::S3NotBuilt`].
 
 pub mod fs;
+#[cfg(feature = "s3")]
 pub mod s3;
 
 use std::future::Future;
+#[cfg(feature = "s3")]
 use std::time::Duration;
 
+#[cfg(feature = "s3")]
 use aws_sdk_s3::config::retry::RetryConfig;
+#[cfg(feature = "s3")]
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 
 pub use fs::FsStore;
+#[cfg(feature = "s3")]
 pub use s3::S3Store;
 
 use crate::config::{ConfigError, StoreConfig};
 use crate::error::{PutError, StoreError};
 use crate::model::{Note, NoteId, Owner};
 
+#[cfg(feature = "s3")]
 /// How long the S3 client waits for a connection.
 pub const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+#[cfg(feature = "s3")]
 /// How long one attempt of an S3 request may take.
 pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+#[cfg(feature = "s3")]
 /// How long an S3 request may take, retries and their back-off included: well inside the
 /// functions' 10 s timeout, so that an unreachable S3 is the function's own 503 instead of the
 /// invocation being killed at its timeout.
 pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+#[cfg(feature = "s3")]
 /// Attempts per S3 request (the SDK's standard retry mode).
 pub const S3_MAX_ATTEMPTS: u32 = 3;
 
@@ -114,18 +126,20 @@ pub trait Store: Send + Sync {
 pub enum AnyStore {
     /// Files under a directory.
     Fs(FsStore),
-    /// Objects in an S3 bucket.
+    /// Objects in an S3 bucket (feature `s3`).
+    #[cfg(feature = "s3")]
     S3(S3Store),
 }
 
 impl AnyStore {
-    /// Builds the configured store. For S3 the SDK configuration (region, credentials,
-    /// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`) comes from the environment through
-    /// `aws_config::load_defaults`; timeouts and retries are bounded (see
-    /// [`S3_OPERATION_TIMEOUT`]).
+    /// Builds the configured store. For S3 (feature `s3`) the SDK configuration (region,
+    /// credentials, `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`) comes from the environment
+    /// through `aws_config::load_defaults`; timeouts and retries are bounded
+    /// (`S3_OPERATION_TIMEOUT`).
     ///
     /// # Errors
-    /// [`ConfigError::FsRoot`] when the filesystem root cannot be created.
+    /// [`ConfigError::FsRoot`] when the filesystem root cannot be created;
+    /// [`ConfigError::S3NotBuilt`] for an S3 configuration without feature `s3`.
     pub async fn from_config(config: &StoreConfig) -> Result<Self, ConfigError> {
         match config {
             StoreConfig::Fs { dir } => {
@@ -135,6 +149,9 @@ impl AnyStore {
                 })?;
                 Ok(Self::Fs(FsStore::new(dir.clone())))
             }
+            #[cfg(not(feature = "s3"))]
+            StoreConfig::S3 { .. } => Err(ConfigError::S3NotBuilt),
+            #[cfg(feature = "s3")]
             StoreConfig::S3 {
                 bucket,
                 force_path_style,
@@ -151,6 +168,7 @@ impl Store for AnyStore {
     async fn put_new(&self, owner: &Owner, note: &Note) -> Result<(), PutError> {
         match self {
             Self::Fs(s) => s.put_new(owner, note).await,
+            #[cfg(feature = "s3")]
             Self::S3(s) => s.put_new(owner, note).await,
         }
     }
@@ -158,6 +176,7 @@ impl Store for AnyStore {
     async fn get(&self, owner: &Owner, id: &NoteId) -> Result<Option<(Note, Version)>, StoreError> {
         match self {
             Self::Fs(s) => s.get(owner, id).await,
+            #[cfg(feature = "s3")]
             Self::S3(s) => s.get(owner, id).await,
         }
     }
@@ -165,6 +184,7 @@ impl Store for AnyStore {
     async fn put_if(&self, owner: &Owner, note: &Note, expected: &Version) -> Result<(), PutError> {
         match self {
             Self::Fs(s) => s.put_if(owner, note, expected).await,
+            #[cfg(feature = "s3")]
             Self::S3(s) => s.put_if(owner, note, expected).await,
         }
     }
@@ -172,6 +192,7 @@ impl Store for AnyStore {
     async fn delete(&self, owner: &Owner, id: &NoteId) -> Result<bool, StoreError> {
         match self {
             Self::Fs(s) => s.delete(owner, id).await,
+            #[cfg(feature = "s3")]
             Self::S3(s) => s.delete(owner, id).await,
         }
     }
@@ -179,6 +200,7 @@ impl Store for AnyStore {
     async fn list_ids(&self, owner: &Owner) -> Result<Vec<NoteId>, StoreError> {
         match self {
             Self::Fs(s) => s.list_ids(owner).await,
+            #[cfg(feature = "s3")]
             Self::S3(s) => s.list_ids(owner).await,
         }
     }
@@ -186,6 +208,7 @@ impl Store for AnyStore {
     async fn count_all(&self) -> Result<u64, StoreError> {
         match self {
             Self::Fs(s) => s.count_all().await,
+            #[cfg(feature = "s3")]
             Self::S3(s) => s.count_all().await,
         }
     }
@@ -193,6 +216,7 @@ impl Store for AnyStore {
 
 /// The S3 client's configuration: the SDK's (from the environment), path-style addressing
 /// when asked, and bounded timeouts and retries.
+#[cfg(feature = "s3")]
 fn s3_config(sdk: &aws_config::SdkConfig, force_path_style: bool) -> aws_sdk_s3::Config {
     aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(force_path_style)
@@ -212,7 +236,7 @@ pub(crate) fn parse_note_file_name(name: &str) -> Option<NoteId> {
     name.strip_suffix(".json")?.parse().ok()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "s3"))]
 mod tests {
     use std::time::Instant;
 
