@@ -133,3 +133,115 @@ fn forbidden_attributes_are_found() {
     assert!(skipped(Path::new("/r/.tools")));
     assert!(!skipped(Path::new("/r/crates")));
 }
+
+/// Whether `source` names the crate `ident` the way Rust code uses a dependency: `ident::`
+/// (paths and `#[ident::…]` attributes), `use ident`, or `ident!`. Whole-line comments do not
+/// count, and `ident` must start an identifier (`other_ident::` and `crate::ident::` are not it).
+fn names_crate(source: &str, ident: &str) -> bool {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    source
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .any(|line| {
+            line.match_indices(ident).any(|(at, _)| {
+                let before = line[..at].chars().next_back();
+                let after = &line[at + ident.len()..];
+                let starts = before.is_none_or(|c| !is_ident(c) && c != ':');
+                let used = after.starts_with("::")
+                    || after.starts_with('!')
+                    || (line[..at]
+                        .trim_end()
+                        .strip_suffix("use")
+                        .is_some_and(|head| head.chars().next_back().is_none_or(|c| !is_ident(c)))
+                        && after.chars().next().is_none_or(|c| !is_ident(c)));
+                starts && used
+            })
+        })
+}
+
+#[test]
+fn function_crates_use_every_dependency() {
+    for (source, ident, want) in [
+        ("use notes::{Note, Owner};", "notes", true),
+        ("    let id = notes::NoteId::new();", "notes", true),
+        ("#[tokio::test]", "tokio", true),
+        ("    let v = serde_json::json!({});", "serde_json", true),
+        ("    json!({}); use serde_json;", "serde_json", true),
+        ("notes_http::notes_main!(handler);", "notes_http", true),
+        ("notes_http::notes_main!(handler);", "notes", false),
+        ("use crate::notes::Note;", "notes", false),
+        ("//! See [`notes::Note`].", "notes", false),
+        ("let notes = service.count_all();", "notes", false),
+        ("use notesy::Note;", "notes", false),
+        ("let reuse notes;", "notes", false),
+    ] {
+        assert_eq!(names_crate(source, ident), want, "{ident} in {source:?}");
+    }
+
+    let root = workspace::root();
+    let metadata = workspace::cargo_metadata(&root).map_err(|e| e.to_string());
+    let metadata: serde_json::Value = match metadata.and_then(|m| {
+        serde_json::from_str(&m).map_err(|e| format!("cargo metadata is not JSON: {e}"))
+    }) {
+        Ok(metadata) => metadata,
+        Err(e) => panic!("cannot read the workspace metadata: {e}"),
+    };
+    let functions = root.join("crates").join("functions");
+    let mut checked = Vec::new();
+    let mut unused = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let Some(dir) = package["manifest_path"]
+            .as_str()
+            .and_then(|m| Path::new(m).parent())
+        else {
+            continue;
+        };
+        if dir.parent() != Some(functions.as_path()) {
+            continue;
+        }
+        let crate_name = package["name"].as_str().unwrap_or_default();
+        checked.push(crate_name.to_owned());
+        let mut files = Vec::new();
+        for sub in ["src", "tests"] {
+            if dir.join(sub).is_dir() {
+                rust_files(&dir.join(sub), &mut files);
+            }
+        }
+        let sources: Vec<String> = files
+            .iter()
+            .filter_map(|file| std::fs::read_to_string(file).ok())
+            .collect();
+        for dependency in package["dependencies"].as_array().into_iter().flatten() {
+            let section = match dependency["kind"].as_str() {
+                None => "[dependencies]",
+                Some("dev") => "[dev-dependencies]",
+                Some(_) => continue,
+            };
+            let name = dependency["rename"]
+                .as_str()
+                .or_else(|| dependency["name"].as_str())
+                .unwrap_or_default();
+            let ident = name.replace('-', "_");
+            if !sources.iter().any(|source| names_crate(source, &ident)) {
+                unused.push(format!(
+                    "crates/functions/{}: `{name}` in {section} is not used in src/ or tests/ \
+                     (no `{ident}::`, `use {ident}`, `{ident}!` or `#[{ident}::`)",
+                    dir.file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or(crate_name)
+                ));
+            }
+        }
+    }
+    assert!(
+        checked.iter().any(|name| name == "health"),
+        "no function crate found under {}: {checked:?}",
+        functions.display()
+    );
+    assert!(
+        unused.is_empty(),
+        "function crates must list only the dependencies they use; remove these from their \
+         Cargo.toml:\n{}",
+        unused.join("\n")
+    );
+}
