@@ -7,6 +7,10 @@
 //! (`cargo bench -p cognito-claims --bench verify`), the `bench` binary (profile
 //! `bench-tool`), moto server on a free loopback port; then the measurements, which write
 //! `BENCHMARKS.md`, `docs/bench/bench.svg` and `target/bench/results.json`.
+//!
+//! `cargo xtask soak` is built here too ([`release_build`], [`soak_tool_build`],
+//! [`soak_command`]): the release function binaries, then the `soak` binary of the same crate
+//! and profile, run from the workspace root on those binaries.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
@@ -83,12 +87,7 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<ExitCode, BenchError> 
         1,
         "the x86_64 release function binaries (cargo build --release)",
     );
-    let mut build = cargo(root);
-    build.args(["build", "--release"]);
-    for function in &functions {
-        build.args(["--package", function]);
-    }
-    run_checked(&mut build)?;
+    run_checked(&mut release_build(root, &functions))?;
 
     step(2, "the arm64 zips (cargo xtask package)");
     package::package(
@@ -174,6 +173,52 @@ pub fn criterion_args(quick: bool) -> Vec<&'static str> {
 #[must_use]
 pub fn bench_binary(target: &Path) -> PathBuf {
     target.join(PROFILE).join("bench")
+}
+
+/// `cargo build --release` of `functions` (the binaries the bench and the soak measure).
+#[must_use]
+pub fn release_build(root: &Path, functions: &[String]) -> Command {
+    let mut build = cargo(root);
+    build.args(["build", "--release"]);
+    for function in functions {
+        build.args(["--package", function]);
+    }
+    build
+}
+
+/// `cargo build --profile bench-tool` of the `soak` binary of crates/bench.
+#[must_use]
+pub fn soak_tool_build(root: &Path) -> Command {
+    let mut build = cargo(root);
+    build.args([
+        "build",
+        "--profile",
+        PROFILE,
+        "--package",
+        "bench",
+        "--bin",
+        "soak",
+    ]);
+    build
+}
+
+/// `<target>/bench-tool/soak`.
+#[must_use]
+pub fn soak_binary(target: &Path) -> PathBuf {
+    target.join(PROFILE).join("soak")
+}
+
+/// The soak on the release binaries under `target`, from the workspace root, with `args`
+/// (`cargo xtask soak -- ARGS`) after them.
+#[must_use]
+pub fn soak_command(root: &Path, target: &Path, args: &[String]) -> Command {
+    let mut command = Command::new(soak_binary(target));
+    command
+        .arg("--bin-dir")
+        .arg(target.join("release"))
+        .args(args)
+        .current_dir(root);
+    command
 }
 
 /// The `bench` binary's arguments.
@@ -293,6 +338,51 @@ mod tests {
             bench_binary(target),
             Path::new("/repo/target/bench-tool/bench")
         );
+    }
+
+    #[test]
+    fn the_soak_runs_its_own_binary_on_the_release_functions() {
+        let root = Path::new("/repo");
+        let target = Path::new("/repo/target");
+        let args = |command: &Command| -> Vec<String> {
+            command
+                .get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let build = soak_tool_build(root);
+        assert_eq!(
+            args(&build),
+            [
+                "build",
+                "--profile",
+                "bench-tool",
+                "--package",
+                "bench",
+                "--bin",
+                "soak"
+            ]
+        );
+        assert_eq!(build.get_current_dir(), Some(root));
+        let functions = vec!["health".to_owned(), "me".to_owned()];
+        assert_eq!(
+            args(&release_build(root, &functions)),
+            [
+                "build",
+                "--release",
+                "--package",
+                "health",
+                "--package",
+                "me"
+            ]
+        );
+        let soak = soak_command(root, target, &["--duration".to_owned(), "5".to_owned()]);
+        assert_eq!(soak.get_program(), "/repo/target/bench-tool/soak");
+        assert_eq!(
+            args(&soak),
+            ["--bin-dir", "/repo/target/release", "--duration", "5"]
+        );
+        assert_eq!(soak.get_current_dir(), Some(root));
     }
 
     #[test]

@@ -389,26 +389,27 @@ fn jobs(value: &str) -> Result<usize, String> {
     }
 }
 
-/// `cargo xtask soak`: builds the functions in release, then runs `local-aws soak` on them.
+/// `cargo xtask soak`: builds the functions in release and the `soak` binary of crates/bench
+/// (profile `bench-tool`, as `cargo xtask bench` builds its tool), then runs it on them.
 fn soak_cmd(root: &std::path::Path, args: &Forwarded) -> Result<ExitCode, Error> {
     let functions: Vec<String> = workspace::load_routes(root)?
         .into_iter()
         .map(|r| r.function)
         .collect();
-    let mut build = std::process::Command::new(workspace::cargo());
-    build.args(["build", "--release"]).current_dir(root);
-    for function in &functions {
-        build.args(["--package", function]);
-    }
-    let built = run_status(&mut build, "cargo build --release")?;
+    let built = run_status(
+        &mut bench::release_build(root, &functions),
+        "cargo build --release",
+    )?;
     if built != ExitCode::SUCCESS {
         return Ok(built);
     }
-    let bin_dir = workspace::target_dir(root).join("release");
-    let mut soak = dev::local_aws(root);
-    soak.arg("soak")
-        .arg("--bin-dir")
-        .arg(bin_dir)
-        .args(&args.args);
-    run_status(&mut soak, "local-aws soak")
+    let tool = run_status(
+        &mut bench::soak_tool_build(root),
+        "cargo build --profile bench-tool -p bench --bin soak",
+    )?;
+    if tool != ExitCode::SUCCESS {
+        return Ok(tool);
+    }
+    let target = workspace::target_dir(root);
+    run_status(&mut bench::soak_command(root, &target, &args.args), "soak")
 }

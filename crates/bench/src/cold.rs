@@ -98,7 +98,7 @@ pub async fn measure(target: &Target, counts: Counts, workload: &mut Workload) -
         .instance_pids(&name)
         .await
         .into_iter()
-        .map(|pid| local_aws::soak::process_status_kib(pid, "VmHWM"))
+        .map(crate::procfs::peak_rss_kib)
         .max()
         .unwrap_or(0);
     row.statuses = statuses;

@@ -79,21 +79,9 @@ pub fn parse_estimates(id: &str, text: &str) -> Option<JwtRow> {
 /// `CPU model, N cores, M GiB` from `/proc`.
 #[must_use]
 pub fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown CPU", |(_, m)| m.trim())
-        .to_owned();
+    let model = crate::procfs::cpu_model().unwrap_or_else(|| "unknown CPU".to_owned());
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_kib: u64 = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let mem_kib = crate::procfs::mem_total_kib();
     format!(
         "{model}, {cores} cores, {:.0} GiB, {} {}",
         mem_kib as f64 / 1024.0 / 1024.0,

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::cost;
+use crate::latency::Latencies;
 use crate::model::{FunctionRow, Measurements, Runtime, Server, WarmRow};
 use crate::stats::{
     MIB, Summary, fmt_count, fmt_kib_as_mib, fmt_mib, fmt_ms, fmt_ratio, fmt_secs, ratio,
@@ -404,7 +405,7 @@ fn render_functions(out: &mut String, m: &Measurements) {
             if f.warm_ms.is_empty() {
                 String::new()
             } else {
-                fmt_ms((s.median - Summary::of(&f.warm_ms).median).max(0.0))
+                fmt_ms((s.median - Latencies::of(&f.warm_ms).quantile(0.5)).max(0.0))
             },
         );
     }
@@ -421,7 +422,7 @@ fn render_functions(out: &mut String, m: &Measurements) {
         "| function | runtime | warm invocations | p50 ms | p99 ms | peak RSS | peak RSS after load | statuses | errors |\n|---|---|---:|---:|---:|---:|---:|---|---:|"
     );
     for f in &m.functions {
-        let s = Summary::of(&f.warm_ms);
+        let warm = Latencies::of(&f.warm_ms);
         let after_load = m
             .warm
             .iter()
@@ -435,9 +436,9 @@ fn render_functions(out: &mut String, m: &Measurements) {
             "| {} | {} | {} | {} | {} | {} | {after_load} | {} | {} |",
             f.function,
             runtime_label(f.runtime),
-            s.n,
-            fmt_ms(s.median),
-            fmt_ms(s.p99),
+            warm.count(),
+            fmt_ms(warm.quantile(0.5)),
+            fmt_ms(warm.quantile(0.99)),
             fmt_kib_as_mib(f.peak_rss_kib),
             statuses(&f.statuses),
             f.errors,
@@ -634,7 +635,7 @@ fn render_cost(out: &mut String, m: &Measurements) {
         "| function | runtime | warm p50 ms | billed ms | compute $ | requests $ | total $ / 1M | with 1 % cold $ / 1M |\n|---|---|---:|---:|---:|---:|---:|---:|"
     );
     for f in rows {
-        let warm = Summary::of(&f.warm_ms).median;
+        let warm = Latencies::of(&f.warm_ms).quantile(0.5);
         let cold = Summary::of(&f.cold_ms).median;
         let c = cost::per_million(warm, cost::MEMORY_MB);
         let with_cold = cost::per_million_with_cold(warm, cold, 0.01, cost::MEMORY_MB);

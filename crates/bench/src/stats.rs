@@ -1,5 +1,10 @@
 //! Summaries of samples (median, p95, p99 by nearest rank) and the number formats the report
 //! uses (milliseconds, sizes, ratios). Pure: no clock, no I/O.
+//!
+//! [`Summary`] is exact, over every sample sorted: it is for the small sample sets that are not
+//! latency distributions under load (the 5 to 30 cold starts of a function, a handful of deploy
+//! durations and API calls). Latency percentiles from a load or a warm series go through the
+//! histogram of [`crate::latency`], whose quantiles follow the same nearest-rank definition.
 
 use serde::{Deserialize, Serialize};
 

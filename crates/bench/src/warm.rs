@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
+use crate::latency::Latencies;
 use crate::model::{Server, WarmRow};
 
 /// One request, sent over and over.
@@ -42,7 +43,7 @@ pub struct Load {
 
 #[derive(Default)]
 struct Tally {
-    latencies: Vec<f64>,
+    latencies: Latencies,
     statuses: BTreeMap<u16, u64>,
     errors: u64,
 }
@@ -70,7 +71,7 @@ pub async fn run(client: &reqwest::Client, request: &Request, load: Load) -> War
                     if sent < counted_from {
                         continue;
                     }
-                    mine.latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    mine.latencies.record(sent.elapsed().as_secs_f64() * 1000.0);
                     match status {
                         Some(status) => {
                             *mine.statuses.entry(status).or_default() += 1;
@@ -82,7 +83,7 @@ pub async fn run(client: &reqwest::Client, request: &Request, load: Load) -> War
                     }
                 }
                 let mut all = tally.lock().await;
-                all.latencies.extend(mine.latencies);
+                all.latencies.merge(&mine.latencies);
                 all.errors += mine.errors;
                 for (status, n) in mine.statuses {
                     *all.statuses.entry(status).or_default() += n;
@@ -96,15 +97,13 @@ pub async fn run(client: &reqwest::Client, request: &Request, load: Load) -> War
     // Requests sent within the counted window, over its length.
     let seconds = load.duration.as_secs_f64();
     let mut tally = tally.lock().await;
-    tally.latencies.sort_by(f64::total_cmp);
-    let at = |q| crate::stats::percentile(&tally.latencies, q);
     WarmRow {
         concurrency: load.concurrency,
-        requests: tally.latencies.len() as u64,
+        requests: tally.latencies.count(),
         errors: tally.errors,
         seconds,
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
+        p50_ms: tally.latencies.quantile(0.5),
+        p99_ms: tally.latencies.quantile(0.99),
         statuses: std::mem::take(&mut tally.statuses),
         ..WarmRow::default()
     }
@@ -149,7 +148,7 @@ pub fn status_code_in(body: &[u8]) -> Option<u16> {
 pub fn peak_rss(pids: &[u32]) -> (u64, usize) {
     let peak = pids
         .iter()
-        .map(|&pid| local_aws::soak::process_status_kib(pid, "VmHWM"))
+        .map(|&pid| crate::procfs::peak_rss_kib(pid))
         .max()
         .unwrap_or(0);
     (peak, pids.len())

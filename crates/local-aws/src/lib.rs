@@ -11,7 +11,6 @@
 //!   PKCE, the code exchanged, tokens shown);
 //! - [`hostcheck`]: every loopback server refuses requests not addressed to its own
 //!   `127.0.0.1:PORT` or `localhost:PORT` (DNS rebinding);
-//! - [`soak`]: `cargo xtask soak`, a bounded load run that checks nothing is lost;
 //! - [`stack`]: all of it wired together on loopback, as `cargo xtask dev` starts it.
 
 #![warn(missing_docs)]
@@ -23,5 +22,4 @@ pub mod hostcheck;
 pub mod issuer;
 pub mod lambda;
 pub mod routes;
-pub mod soak;
 pub mod stack;

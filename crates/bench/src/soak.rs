@@ -6,24 +6,30 @@
 //! list holds exactly those once, and deleted notes stay gone. It fails on any unexpected
 //! status, any lost, duplicated or resurrected note, or memory that grows by more than 10 %
 //! between the end of the warm-up and the end of the run: the gateway process's RSS, and the
-//! mean RSS per function instance (the pool may still be growing). Latencies go into a
-//! fixed-size histogram, so the load generator (in the gateway's process) does not grow either.
+//! mean RSS per function instance (the pool may still be growing), read by [`crate::procfs`].
+//! Latencies go into the fixed-size histogram of [`crate::latency`], so the load generator (in
+//! the gateway's process) does not grow either.
 //!
 //! The warm-up is counted in invocations per function instance, not in seconds: an instance's
 //! heap takes a few hundred invocations to reach its working size (measured on one instance of
 //! each function: +5 to +10 % over the first 500 invocations, then under 1 % over the next
 //! 20 000), and with 64 clients spread over 56 instances that is far longer than a fixed share
 //! of a 60 s run. The same load runs through the warm-up, and then for the whole `duration`.
+//!
+//! The stack is `local-aws`'s [`LocalStack`]; the `soak` binary of this crate is what
+//! `cargo xtask soak` runs.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use local_aws::stack::{LocalStack, StackConfig, StackError};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::stack::{LocalStack, StackConfig};
+use crate::latency::Latencies;
+use crate::procfs;
 
 /// How the soak runs.
 #[derive(Clone, Debug)]
@@ -179,7 +185,7 @@ fn growth((warm, end): (u64, u64)) -> f64 {
 pub enum SoakError {
     /// The stack did not start.
     #[error(transparent)]
-    Stack(#[from] crate::stack::StackError),
+    Stack(#[from] StackError),
     /// The local issuer refused to make the soak's user.
     #[error("the soak user: {0}")]
     User(String),
@@ -198,69 +204,6 @@ pub const KEEP_PER_CLIENT: usize = 4;
 /// Deleted ids per client checked afterwards (the most recent ones).
 const DELETED_SAMPLE: usize = 8;
 
-/// Latencies in a fixed number of buckets: 1 % wide from 1 µs up (log-linear), so memory stays
-/// flat however long the run.
-#[derive(Clone, Debug)]
-pub struct Histogram {
-    counts: Vec<u64>,
-    total: u64,
-    max_ms: f64,
-}
-
-/// Bucket width: each bucket is this factor above the previous one.
-const BUCKET_GROWTH: f64 = 1.01;
-/// Buckets: 1 µs × 1.01^2200 is about 3.1 million s, far above any timeout.
-const BUCKETS: usize = 2200;
-
-impl Default for Histogram {
-    fn default() -> Self {
-        Self {
-            counts: vec![0; BUCKETS],
-            total: 0,
-            max_ms: 0.0,
-        }
-    }
-}
-
-impl Histogram {
-    /// Counts one latency in milliseconds.
-    pub fn record(&mut self, ms: f64) {
-        let micros = (ms * 1000.0).max(1.0);
-        let bucket = (micros.ln() / BUCKET_GROWTH.ln()).floor() as usize;
-        self.counts[bucket.min(BUCKETS - 1)] += 1;
-        self.total += 1;
-        self.max_ms = self.max_ms.max(ms);
-    }
-
-    /// How many latencies were counted.
-    #[must_use]
-    pub fn count(&self) -> u64 {
-        self.total
-    }
-
-    /// The latency at quantile `q` (0.0 to 1.0), in ms: the upper edge of the bucket holding
-    /// the nearest-rank value (within 1 %), and the exact maximum for `q = 1`; 0 when empty.
-    #[must_use]
-    pub fn quantile(&self, q: f64) -> f64 {
-        if self.total == 0 {
-            return 0.0;
-        }
-        if q >= 1.0 {
-            return self.max_ms;
-        }
-        let rank = ((self.total - 1) as f64 * q.max(0.0)).round() as u64 + 1;
-        let mut seen = 0;
-        for (bucket, &n) in self.counts.iter().enumerate() {
-            seen += n;
-            if seen >= rank {
-                let upper = BUCKET_GROWTH.powi(bucket as i32 + 1) / 1000.0;
-                return upper.min(self.max_ms);
-            }
-        }
-        self.max_ms
-    }
-}
-
 struct Shared {
     client: reqwest::Client,
     api: String,
@@ -270,7 +213,7 @@ struct Shared {
     /// the warm-up ends, then the end of the warm-up plus the duration.
     stop_at_ms: AtomicU64,
     budget: AtomicU64,
-    latencies: Mutex<Histogram>,
+    latencies: Mutex<Latencies>,
     per_route: Mutex<BTreeMap<String, u64>>,
     failures: Mutex<Vec<String>>,
     failed: AtomicU64,
@@ -345,7 +288,7 @@ async fn soak(stack: &LocalStack, options: &SoakOptions) -> Result<SoakReport, S
         started,
         stop_at_ms: AtomicU64::new(millis(WARM_UP_LIMIT + options.duration)),
         budget: AtomicU64::new(options.max_requests),
-        latencies: Mutex::new(Histogram::default()),
+        latencies: Mutex::new(Latencies::default()),
         per_route: Mutex::new(BTreeMap::new()),
         failures: Mutex::new(Vec::new()),
         failed: AtomicU64::new(0),
@@ -703,71 +646,23 @@ async fn list_all(shared: &Shared) -> Vec<String> {
 /// This process's RSS (the gateway and issuer), the mean RSS of the function instances (KiB),
 /// and how many instances there are.
 async fn memory(stack: &LocalStack) -> (u64, u64, usize) {
-    let gateway = process_rss_kib(std::process::id());
+    let gateway = procfs::rss_kib(std::process::id());
     let lambda = stack.gateway.lambda();
     let functions: Vec<String> = lambda.functions().map(str::to_owned).collect();
     let mut total = 0;
     let mut count = 0;
     for function in functions {
         for pid in lambda.instance_pids(&function).await {
-            total += process_rss_kib(pid);
+            total += procfs::rss_kib(pid);
             count += 1;
         }
     }
     (gateway, total / (count.max(1) as u64), count)
 }
 
-/// `VmRSS` of a process from `/proc` (0 where that is unavailable).
-#[must_use]
-pub fn process_rss_kib(pid: u32) -> u64 {
-    process_status_kib(pid, "VmRSS")
-}
-
-/// A KiB field of `/proc/<pid>/status`, e.g. `VmRSS` or `VmHWM` (the peak RSS); 0 where that
-/// is unavailable.
-#[must_use]
-pub fn process_status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod soak_tests {
     use super::*;
-
-    #[test]
-    fn histogram_quantiles_are_within_a_bucket() {
-        let mut histogram = Histogram::default();
-        assert!(histogram.quantile(0.5).abs() < f64::EPSILON, "empty is 0");
-        // 1..=1000 ms, once each: the nearest ranks are 1 + round(999 q), so the median is the
-        // 501st value, p99 the 990th; the maximum is exact.
-        for ms in 1..=1000 {
-            histogram.record(f64::from(ms));
-        }
-        assert_eq!(histogram.count(), 1000);
-        for (q, want) in [(0.0, 1.0), (0.5, 501.0), (0.99, 990.0)] {
-            let got = histogram.quantile(q);
-            assert!(
-                got >= want && got <= want * BUCKET_GROWTH * BUCKET_GROWTH,
-                "q{q}: {got} ms for {want} ms"
-            );
-        }
-        assert!((histogram.quantile(1.0) - 1000.0).abs() < f64::EPSILON);
-        // Sub-microsecond and absurd values land in the first and last bucket.
-        histogram.record(0.0);
-        histogram.record(1e12);
-        assert_eq!(histogram.count(), 1002);
-        assert!((histogram.quantile(1.0) - 1e12).abs() < 1.0);
-        assert_eq!(histogram.counts.len(), BUCKETS, "the histogram never grows");
-    }
 
     #[test]
     fn a_report_passes_only_when_every_bar_is_met() {
