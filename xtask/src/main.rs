@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use xtask::bench::{self, BenchOptions};
+use xtask::cmd;
+use xtask::deploy::{self, DeployArgs};
 use xtask::dev::{self, DevOptions};
 use xtask::fuzz::{self, FuzzError, FuzzOptions};
 use xtask::package::{self, Arch, PackageError, PackageOptions};
@@ -78,12 +80,13 @@ enum Cmd {
     /// that reproduces it. Targets: claims_from_event, jwt_parse, note_id_cursor, note_json.
     /// `cargo xtask test` runs every target for 30 s, built with --dev.
     Fuzz(FuzzArgs),
-    /// Package, upload and roll out the functions (`cargo xtask deploy --help` for its flags).
+    /// Package, upload and roll out the functions.
     ///
-    /// Runs the `xtask-aws` binary of crates/deploy, which holds the AWS SDK, so that xtask
-    /// itself stays quick to build.
-    #[command(disable_help_flag = true)]
-    Deploy(Forwarded),
+    /// Packages the functions itself (as `cargo xtask package --arch A -f F`; skipped with
+    /// --no-build or --manifest), then runs the `xtask-aws` binary of crates/deploy, which holds
+    /// the AWS SDK (so that xtask itself stays quick to build), with
+    /// `--manifest <target>/lambda/packages.json` and the other flags.
+    Deploy(DeployArgs),
     /// Move each function's alias `live` back (`cargo xtask rollback --help`).
     #[command(disable_help_flag = true)]
     Rollback(Forwarded),
@@ -223,6 +226,10 @@ enum Error {
     },
     #[error("{TFVARS_PATH} is {0}: run `cargo xtask routes --write` and commit it")]
     Tfvars(&'static str),
+    #[error(transparent)]
+    Cmd(#[from] cmd::CmdError),
+    #[error(transparent)]
+    Other(anyhow::Error),
 }
 
 fn main() -> ExitCode {
@@ -239,7 +246,7 @@ fn main() -> ExitCode {
         )
         .map_err(Error::from),
         Cmd::Package(args) => package_cmd(&root, args).map(|()| ExitCode::SUCCESS),
-        Cmd::Deploy(args) => forward(&root, "deploy", args),
+        Cmd::Deploy(args) => deploy::run(&root, &args).map_err(Error::Other),
         Cmd::Rollback(args) => forward(&root, "rollback", args),
         Cmd::Dev(args) => dev_cmd(&root, args),
         Cmd::Soak(args) => soak_cmd(&root, &args),
@@ -264,7 +271,8 @@ fn main() -> ExitCode {
         Cmd::Jwt(args) => forward(&root, "jwt", args),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
+        // The whole chain: each cause after a colon.
+        eprintln!("error: {:#}", anyhow::Error::from(e));
         ExitCode::FAILURE
     })
 }
@@ -312,25 +320,10 @@ fn package_cmd(root: &std::path::Path, args: PackageArgs) -> Result<(), Error> {
 /// Runs `cargo run -p deploy --bin xtask-aws -- <command> <args>` from the workspace root and
 /// exits with its status.
 fn forward(root: &std::path::Path, command: &str, args: Forwarded) -> Result<ExitCode, Error> {
-    let status = std::process::Command::new(workspace::cargo())
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "deploy",
-            "--bin",
-            "xtask-aws",
-            "--",
-        ])
-        .arg(command)
-        .args(&args.args)
-        .current_dir(root)
-        .status()
-        .map_err(|source| Error::Spawn {
-            command: format!("cargo run --package deploy --bin xtask-aws -- {command}"),
-            source,
-        })?;
-    Ok(test_cmd::exit_code(status))
+    let args: Vec<std::ffi::OsString> = std::iter::once(command.into())
+        .chain(args.args.into_iter().map(Into::into))
+        .collect();
+    Ok(cmd::exit_code(deploy::xtask_aws(root, &args).status()?))
 }
 
 /// `cargo xtask dev`: `user …`/`group …` go straight to local-aws; anything else serves.

@@ -144,18 +144,7 @@ pub fn run(root: &Path, options: &TestOptions) -> Result<ExitCode, TestError> {
     result
 }
 
-/// The process exit code for a finished step's status: its own code where it has one in
-/// 1..=255, else 1 for any failure.
-pub fn exit_code(status: ExitStatus) -> ExitCode {
-    if status.success() {
-        return ExitCode::SUCCESS;
-    }
-    status
-        .code()
-        .and_then(|code| u8::try_from(code).ok())
-        .filter(|&code| code != 0)
-        .map_or(ExitCode::FAILURE, ExitCode::from)
-}
+pub use crate::cmd::exit_code;
 
 /// The `cargo test` arguments: `test --workspace --all-features` then the user's extras; when
 /// the extras pick packages (`-p`/`--package` before any `--`), `--workspace` is left out so

@@ -4,29 +4,16 @@
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::routes::{self, Route, RoutesError, TFVARS_PATH};
 
 /// Why reading the workspace or its generated files failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
-    /// `cargo` could not be started.
-    #[error("could not run `{program}`: {source} (is cargo on PATH, or CARGO set?)")]
-    Spawn {
-        /// The program that was run.
-        program: String,
-        /// Why it could not start.
-        source: io::Error,
-    },
-    /// `cargo metadata` ran and failed; its stderr says why (usually a broken Cargo.toml).
-    #[error("`cargo metadata` failed ({status}):\n{stderr}")]
-    Metadata {
-        /// Its exit status.
-        status: std::process::ExitStatus,
-        /// What it printed on stderr.
-        stderr: String,
-    },
+    /// `cargo metadata` could not be started, or failed (its stderr says why, usually a
+    /// broken Cargo.toml).
+    #[error(transparent)]
+    Cmd(#[from] crate::cmd::CmdError),
     /// The route metadata is invalid.
     #[error(transparent)]
     Routes(#[from] RoutesError),
@@ -74,8 +61,7 @@ pub fn target_dir(root: &Path) -> PathBuf {
 
 /// Runs `cargo metadata --format-version 1 --no-deps` on the workspace and returns its JSON.
 pub fn cargo_metadata(root: &Path) -> Result<String, WorkspaceError> {
-    let program = cargo();
-    let output = Command::new(&program)
+    let output = crate::cmd::Cmd::new(cargo())
         .args([
             "metadata",
             "--format-version",
@@ -84,20 +70,8 @@ pub fn cargo_metadata(root: &Path) -> Result<String, WorkspaceError> {
             "--manifest-path",
         ])
         .arg(root.join("Cargo.toml"))
-        .current_dir(root)
-        .output()
-        .map_err(|source| WorkspaceError::Spawn {
-            program: program.to_string_lossy().into_owned(),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(WorkspaceError::Metadata {
-            status: output.status,
-            stderr: String::from_utf8_lossy(&output.stderr)
-                .trim_end()
-                .to_owned(),
-        });
-    }
+        .dir(root)
+        .output()?;
     String::from_utf8(output.stdout)
         .map_err(|e| RoutesError::Metadata(format!("not UTF-8: {e}")).into())
 }

@@ -264,3 +264,38 @@ fn no_deploying_job_runs_terraform() {
         "no job holds AWS credentials: where is the deploy job?"
     );
 }
+
+/// Every flag the GitHub workflows pass to `cargo xtask deploy` exists: `cargo xtask deploy
+/// --help` lists them (its own, such as `--no-build`, and those it passes on to xtask-aws).
+/// `rollback` is forwarded unchanged; crates/deploy/tests/engine.rs checks its flags.
+#[test]
+fn the_workflows_call_deploy_with_flags_that_exist() {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["deploy", "--help"])
+        .output();
+    let Ok(output) = output else {
+        panic!("run xtask: {output:?}");
+    };
+    let help = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut checked = 0;
+    for (name, text) in workflows() {
+        for line in text.lines().filter(|l| l.contains("cargo xtask deploy ")) {
+            let (_, args) = line.split_once("cargo xtask deploy ").unwrap_or_default();
+            for flag in args.split_whitespace().filter(|a| a.starts_with("--")) {
+                assert!(
+                    help.contains(flag),
+                    "{name} calls `cargo xtask deploy {flag}`, which `deploy --help` does not list"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 2,
+        "expected the deploy workflow to pass flags to deploy"
+    );
+}

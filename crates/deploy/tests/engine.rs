@@ -1407,14 +1407,15 @@ fn jwt_decode_prints_header_and_payload() {
     assert!(stderr.contains("NOT verified"), "{stderr}");
 }
 
-/// Every flag the GitHub workflows pass to `cargo xtask deploy` and `rollback` exists.
+/// Every flag the GitHub workflows pass to `cargo xtask rollback` exists (xtask forwards it
+/// here unchanged). `cargo xtask deploy` has its own flags: xtask/tests/workflows.rs checks those.
 #[test]
-fn the_workflows_call_deploy_and_rollback_with_flags_that_exist() {
+fn the_workflows_call_rollback_with_flags_that_exist() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.github/workflows");
     let mut checked = 0;
     for file in ["ci.yml", "deploy.yml"] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
-        for command in ["deploy", "rollback"] {
+        for command in ["rollback"] {
             let needle = format!("cargo xtask {command} ");
             for line in text.lines().filter(|l| l.contains(&needle)) {
                 let (_, args) = line.split_once(&needle).unwrap_or_default();
@@ -1432,7 +1433,81 @@ fn the_workflows_call_deploy_and_rollback_with_flags_that_exist() {
         }
     }
     assert!(
-        checked >= 3,
-        "expected the deploy workflow to pass flags to deploy and rollback"
+        checked >= 1,
+        "expected the deploy workflow to pass flags to rollback"
+    );
+}
+
+/// Without a usable manifest, `deploy` says which command writes one, exits 1 and starts no
+/// process: `cargo`, `terraform` and a browser opener on `PATH` (and `$CARGO`, `$TERRAFORM`)
+/// would each leave a mark.
+#[test]
+fn deploy_without_a_manifest_names_the_command_that_writes_one_and_spawns_nothing() {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let bin = dir.path().join("bin");
+    let mark = dir.path().join("spawned");
+    let Ok(()) = std::fs::create_dir(&bin) else {
+        panic!("mkdir");
+    };
+    for program in ["cargo", "terraform", "xdg-open", "open"] {
+        let path = bin.join(program);
+        let script = format!("#!/bin/sh\necho {program} >> '{}'\n", mark.display());
+        let Ok(()) = std::fs::write(&path, script) else {
+            panic!("write {program}");
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let Ok(()) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            else {
+                panic!("chmod {program}");
+            };
+        }
+    }
+    let outputs = dir.path().join("outputs.json");
+    let json = serde_json::json!({
+        "region": {"value": "us-east-1"},
+        "s3_bucket_name": {"value": "notes-artifacts"},
+        "function_names": {"value": {"get-note": "notes-get-note"}},
+    });
+    let Ok(()) = std::fs::write(&outputs, json.to_string()) else {
+        panic!("write outputs");
+    };
+    let target = dir.path().join("target");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask-aws"))
+        .args(["deploy", "--outputs"])
+        .arg(&outputs)
+        .args(["--endpoint-url", "http://127.0.0.1:9"])
+        .env_remove("XTASK_TF_OUTPUTS")
+        .env("PATH", &bin)
+        .env("CARGO", bin.join("cargo"))
+        .env("TERRAFORM", bin.join("terraform"))
+        .env("CARGO_TARGET_DIR", &target)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output();
+    let Ok(output) = output else {
+        panic!("run xtask-aws: {output:?}");
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let manifest = target.join("lambda/packages.json");
+    let want = format!(
+        "no usable package manifest at {}: `cargo xtask package` writes one",
+        manifest.display()
+    );
+    assert!(stderr.contains(&want), "expected {want:?} in:\n{stderr}");
+    assert!(
+        stderr.contains("cannot read the package manifest"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !mark.exists(),
+        "xtask-aws started a process: {}",
+        std::fs::read_to_string(&mark).unwrap_or_default()
     );
 }

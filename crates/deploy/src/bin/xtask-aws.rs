@@ -1,7 +1,9 @@
 //! `xtask-aws`: the AWS-facing commands of `cargo xtask` (deploy, rollback, token, login, jwt).
 //!
-//! `cargo xtask deploy …` runs `cargo run -p deploy --bin xtask-aws -- deploy …`, so xtask
-//! itself stays free of the AWS SDK and of an async runtime. Settings come from
+//! `cargo xtask deploy …` packages the functions, then runs `cargo run -p deploy --bin xtask-aws
+//! -- deploy --manifest <target>/lambda/packages.json …`, so xtask itself stays free of the AWS
+//! SDK and of an async runtime. This binary never builds and never spawns cargo: it deploys the
+//! manifest it is given (default `<target>/lambda/packages.json`). Settings come from
 //! `terraform output -json` in `IaC/` (or `--outputs FILE`, a saved copy of it), or for deploy
 //! and rollback from the stack Terraform publishes in S3 (`--stack s3://BUCKET/KEY`), then flags.
 
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Map, Value};
 
@@ -29,8 +32,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Package the functions, upload the changed zips to S3, update each function's code,
-    /// publish a version and move alias `live` to it.
+    /// Upload the changed zips of a package manifest to S3, update each function's code,
+    /// publish a version and move alias `live` to it (`cargo xtask deploy` packages first).
     ///
     /// A function whose `live` version already runs the packaged code is left alone (nothing is
     /// uploaded). One function failing does not stop the others; its alias stays where it was and
@@ -120,17 +123,16 @@ struct DeployArgs {
     /// Deploy only this function (repeatable); default: every packaged function.
     #[arg(short = 'f', long = "function", value_name = "NAME")]
     functions: Vec<String>,
-    /// The architecture to build for; must match the functions' (Terraform creates arm64).
+    /// The architecture the manifest must be built for; must match the functions' (Terraform
+    /// creates arm64).
     #[arg(long, value_enum, default_value_t = ArchArg::Arm64)]
     arch: ArchArg,
     /// Compare only: say what would change, write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Use the zips `cargo xtask package` left in target/lambda instead of building.
-    #[arg(long)]
-    no_build: bool,
-    /// The package manifest to deploy (implies --no-build); relative zip paths in it are read
-    /// from the workspace root.
+    /// The package manifest to deploy (`cargo xtask package` writes it; `--no-build` is a flag
+    /// of `cargo xtask deploy`); default: <target>/lambda/packages.json. Relative zip paths in
+    /// it are read from the workspace root.
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
     /// How many functions to deploy at the same time.
@@ -256,7 +258,8 @@ fn main() -> ExitCode {
     match runtime.block_on(run(&root, cli.cmd)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The whole chain: each cause after a colon.
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -271,12 +274,12 @@ fn workspace_root() -> PathBuf {
         .map_or_else(|| here.to_path_buf(), Path::to_path_buf)
 }
 
-async fn run(root: &Path, cmd: Cmd) -> Result<ExitCode, Error> {
+async fn run(root: &Path, cmd: Cmd) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::Deploy(args) => deploy_cmd(root, args).await,
-        Cmd::Rollback(args) => rollback_cmd(root, args).await,
-        Cmd::Token(args) => token_cmd(root, args).await,
-        Cmd::Login(args) => login_cmd(root, args).await,
+        Cmd::Rollback(args) => Ok(rollback_cmd(root, args).await?),
+        Cmd::Token(args) => Ok(token_cmd(root, args).await?),
+        Cmd::Login(args) => Ok(login_cmd(root, args).await?),
         Cmd::Jwt {
             cmd: JwtCmd::Decode { token },
         } => {
@@ -289,21 +292,28 @@ async fn run(root: &Path, cmd: Cmd) -> Result<ExitCode, Error> {
     }
 }
 
-async fn deploy_cmd(root: &Path, args: DeployArgs) -> Result<ExitCode, Error> {
+async fn deploy_cmd(root: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
     let (stack, clients) = stack_and_clients(root, &args.stack, &args.aws).await?;
-    if !args.no_build && args.manifest.is_none() {
-        package(root, args.arch, &args.functions)?;
-    }
-    let manifest_path = args
-        .manifest
-        .clone()
-        .unwrap_or_else(|| root.join("target/lambda/packages.json"));
-    let manifest = Manifest::load(&manifest_path, root)?.select(&args.functions)?;
+    let manifest_path = args.manifest.clone().unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| root.join("target"), |dir| root.join(dir))
+            .join("lambda/packages.json")
+    });
+    let manifest = Manifest::load(&manifest_path, root)
+        .with_context(|| {
+            format!(
+                "no usable package manifest at {}: `cargo xtask package` writes one (or deploy \
+                 with `cargo xtask deploy`, which packages first)",
+                manifest_path.display()
+            )
+        })?
+        .select(&args.functions)?;
     if manifest.arch.as_str() != args.arch.as_str() {
         return Err(Error::ArchMismatch {
             found: manifest.arch.as_str().to_owned(),
             wanted: args.arch.as_str().to_owned(),
-        });
+        }
+        .into());
     }
     let options = DeployOptions {
         dry_run: args.dry_run,
@@ -506,32 +516,6 @@ fn terraform_outputs(root: &Path, args: &StackArgs) -> Result<String, Error> {
         )));
     }
     Ok(json)
-}
-
-/// Runs `cargo xtask package` for the chosen functions.
-fn package(root: &Path, arch: ArchArg, functions: &[String]) -> Result<(), Error> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args(["xtask", "package", "--arch", arch.as_str()])
-        .current_dir(root);
-    for function in functions {
-        command.args(["-f", function]);
-    }
-    let line = format!("cargo xtask package --arch {}", arch.as_str());
-    eprintln!("running {line}");
-    let status = command.status().map_err(|e| Error::Spawn {
-        command: line.clone(),
-        cause: e.to_string(),
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::Failed {
-            command: line,
-            detail: String::new(),
-        })
-    }
 }
 
 fn report_code(report: &deploy::Report) -> ExitCode {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use local_aws::gateway::JwtConfig;
@@ -176,20 +177,23 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.cmd)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The whole chain: each cause after a colon.
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn issuer_config(state: &StateArgs) -> Result<IssuerConfig, String> {
+fn issuer_config(state: &StateArgs) -> anyhow::Result<IssuerConfig> {
     let state_dir = &state.state_dir;
-    let secret = local_aws::stack::read_client_secret(state_dir)?.ok_or_else(|| {
-        format!(
-            "no local stack state in {} (no client-secret): run `cargo xtask dev` once first",
-            state_dir.display()
-        )
-    })?;
+    let secret = local_aws::stack::read_client_secret(state_dir)
+        .map_err(anyhow::Error::msg)?
+        .with_context(|| {
+            format!(
+                "no local stack state in {} (no client-secret): run `cargo xtask dev` once first",
+                state_dir.display()
+            )
+        })?;
     let base = format!("http://127.0.0.1:{}", state.issuer_port);
     Ok(IssuerConfig::new(
         state_dir.join("issuer"),
@@ -200,7 +204,7 @@ fn issuer_config(state: &StateArgs) -> Result<IssuerConfig, String> {
     ))
 }
 
-async fn run(cmd: Cmd) -> Result<(), String> {
+async fn run(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Serve(args) => serve(args).await,
         Cmd::User {
@@ -211,10 +215,10 @@ async fn run(cmd: Cmd) -> Result<(), String> {
                     state,
                 },
         } => {
-            let issuer = Issuer::open(issuer_config(&state)?).map_err(|e| e.to_string())?;
+            let issuer = Issuer::open(issuer_config(&state)?)?;
             let sub = issuer
                 .admin_create_user(&email, &password)
-                .map_err(|e| e.to_string())?;
+                .with_context(|| format!("cannot create {email}"))?;
             eprintln!("created {email} (sub {sub}), confirmed");
             Ok(())
         }
@@ -227,12 +231,12 @@ async fn run(cmd: Cmd) -> Result<(), String> {
                 },
         } => {
             issuer::add_user_to_group(&state.state_dir.join("issuer"), &email, &group)
-                .map_err(|e| e.to_string())?;
+                .with_context(|| format!("cannot add {email} to {group}"))?;
             eprintln!("added {email} to {group}; tokens issued from now on carry it");
             Ok(())
         }
         Cmd::Token(args) => {
-            let issuer = Issuer::open(issuer_config(&args.state)?).map_err(|e| e.to_string())?;
+            let issuer = Issuer::open(issuer_config(&args.state)?)?;
             let scopes: Vec<&str> = if args.scope.is_empty() {
                 vec!["openid", "email", "profile"]
             } else {
@@ -240,17 +244,16 @@ async fn run(cmd: Cmd) -> Result<(), String> {
             };
             let tokens = issuer
                 .issue_tokens(&args.email, &scopes)
-                .map_err(|e| e.to_string())?;
-            let json = serde_json::to_string_pretty(&serde_json::Value::Object(tokens))
-                .map_err(|e| e.to_string())?;
+                .with_context(|| format!("cannot issue tokens for {}", args.email))?;
+            let json = serde_json::to_string_pretty(&serde_json::Value::Object(tokens))?;
             println!("{json}");
             Ok(())
         }
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let root = std::env::current_dir().context("cannot read the current directory")?;
     let mut config = StackConfig::for_workspace(&root);
     config.routes_file = args.routes.clone();
     config.bin_dir = args.bin_dir.clone();
@@ -285,7 +288,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         args.callback_url.clone()
     };
     let callback = config.callback_urls[0].clone();
-    let stack = LocalStack::start(config).await.map_err(|e| e.to_string())?;
+    let stack = LocalStack::start(config)
+        .await
+        .context("cannot start the local stack")?;
     banner(&stack, &args, &callback);
 
     let watcher = args.watch_binaries.then(|| {

@@ -1,5 +1,8 @@
 //! The issuer's RS256 signing key: generated on first start, kept as PKCS#8 DER in the state
 //! directory, published as a JWKS, and used to sign and verify tokens.
+//!
+//! aws-lc-rs checks the PKCS#8 key and gives its public key (the `kid`); jsonwebtoken reads the
+//! same PKCS#8 document (as PEM) for signing and derives the JWK's `n` and `e` from it.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -8,13 +11,12 @@ use std::path::Path;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{IssuerError, der, files};
+use super::{IssuerError, files};
 
 /// The key's file name in the state directory.
 pub(crate) const KEY_FILE: &str = "issuer-key.der";
@@ -47,26 +49,30 @@ impl SigningKey {
         Self::from_pkcs8(&path, &pkcs8)
     }
 
-    fn from_pkcs8(path: &Path, pkcs8: &[u8]) -> Result<Self, IssuerError> {
+    pub(crate) fn from_pkcs8(path: &Path, pkcs8: &[u8]) -> Result<Self, IssuerError> {
         let key_error = |reason: String| IssuerError::Key {
             path: path.to_owned(),
             reason,
         };
         let key_pair = KeyPair::from_pkcs8(pkcs8).map_err(|err| key_error(err.to_string()))?;
-        let pkcs1 = der::pkcs8_to_pkcs1(pkcs8).map_err(|err| key_error(err.to_string()))?;
-        let public = key_pair.public_key();
-        let modulus = public.modulus();
-        let exponent = public.exponent();
-        let n = modulus.big_endian_without_leading_zero();
-        let e = exponent.big_endian_without_leading_zero();
-        let mut kid = hex::encode(Sha256::digest(public.as_ref()));
+        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8));
+        let encoding =
+            EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|err| key_error(err.to_string()))?;
+        let jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256)
+            .map_err(|err| key_error(err.to_string()))?;
+        let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+            return Err(key_error("not an RSA key".to_owned()));
+        };
+        let decoding = DecodingKey::from_rsa_components(&rsa.n, &rsa.e)
+            .map_err(|err| key_error(err.to_string()))?;
+        let mut kid = hex::encode(Sha256::digest(key_pair.public_key().as_ref()));
         kid.truncate(16);
         Ok(Self {
-            encoding: EncodingKey::from_rsa_der(pkcs1),
-            decoding: DecodingKey::from_rsa_raw_components(n, e),
+            n: rsa.n.clone(),
+            e: rsa.e.clone(),
+            encoding,
+            decoding,
             kid,
-            n: URL_SAFE_NO_PAD.encode(n),
-            e: URL_SAFE_NO_PAD.encode(e),
         })
     }
 

@@ -27,7 +27,6 @@
 //! `Host` ([`crate::hostcheck`]).
 
 mod csrf;
-mod der;
 mod files;
 mod keys;
 mod lockout;

@@ -1412,3 +1412,67 @@ async fn pkce_cannot_be_downgraded_and_public_clients_must_use_s256() {
     let response = public.get(&authorize_path(&authorize_params())).await;
     assert!(location(&response).starts_with("/login?"));
 }
+
+/// A fixed RSA 2048 test key (PKCS#8 DER, base64), made with `openssl genpkey` and
+/// `openssl pkcs8 -topk8 -nocrypt`; used only by the test below.
+const TEST_KEY_PKCS8: [&str; 19] = [
+    "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCZt9lYGbcHBK5isMjq9e8o5db2Uhc+3ybqBz8i",
+    "uYa9dPoCVxs4Ds8LcrP1Wm4iyJ7lfOzaWbFdFl7AR33wuy9/mo6hyeWhHth8p3fQPdTEqqPGHcjO4OlMd5JC1vJx",
+    "4wEqt6HYYjuKXy7LDa5PsHc5OTtCwS5gBmlgLGWGRuL4KL87YJ2Q43jUxpWc0YHJth/0tdKLNZWDQGSWWpBkD3UX",
+    "puIEes3KyjqZJ94hOPmu4g4isAEUwl5/1X6N2cHQ5LbydTTZfILFgyC6DpiopGLUvkiaU5leAwtbiO7T53srdmIK",
+    "zVTZ7jJw59jwM3GsTbZNkPbshXL5beHYrdY+Wt2bAgMBAAECggEADIuFCNwcZE28/5/m3coRaRiM2RBtBjwG/H13",
+    "6RkUBn039B3wwjvvKMOFLUZii6Ms2JS/7bf5MhwjwnRzMkTMhRDzh/+mpmYSi+XM8OlC5oP4lrASldOkJpHxlVPe",
+    "eG3qx/Yxlqu5qTrIYljs+2Lu7/QcQn/qjXqoeelVpcY+OrtUKSbaaZwRpxmoJdiAMz3QvRAQjAsxsaQHyC42BTx1",
+    "dosI90mmuDv7A/ENKIdXjru6it2kR8uRyhJQBOQ18Ner/k+0ioadfxO7kIbOFrzxfKkwidUlOtC8+AitMq/gcImj",
+    "UCvsnPpYkCdQOukxfRYo+n4esO2dAncTNTSPhTSlRQKBgQDQQc1s8kdzUV5jcrIPhTk08dWMRlaUA77EJxp8CgiC",
+    "FChUqFmleTGf2AdD1wMLVJg50fuqpZ4XpEQDzxnhaNz5QV0vi8x8nrJsX7sHRp1qnSs9cSsNGBPmKlmh7xFvTi0N",
+    "j1f6U5Mx+5V9YWFx/9yh+8eaHyUKtMb0bcckdoCXjQKBgQC89UQ8QJTs1NUlbsCmVPPQF/gzgE54LzpWTqfEWYaL",
+    "e+VjJwTYfLxe7aM37P7oS1dWc+AmZ9+izCa2+NhkE87vNTBLdftD1safVAO/1S+qxLFO1tj+w/YYiwSwvpbcJfCr",
+    "VyRtE6bQ9BI5wVgkXy6qRQzRX1jMx1EA4oAKH+oLxwKBgQCAL3CVVY+bMINrrQZivTrYFt69x/G0i5WZQQRxQu+3",
+    "uVaVvUXor29XFu5p2Gd8Suaj+Fby05w6qxZeTdR9RUF2fsAv6tnD/x6NzGLfeJyeKf2ahRTdq2tcKccgAHn3y+O5",
+    "S/j4EQcyJcv+77i+JaIVZleWywLO0zT+8K86B2LhZQKBgQCsrqgxOAPhe49eqhw85Z37KiyVREhx5Rc3EKKY+gfP",
+    "KOa0+k+fWD79scZbsaYyu8eRJkxOTNc/e7pVtIxsyP1v9fewvp1lnb3elXTntvfc4+v11Lpx+LvKKiGbNFHB1ppe",
+    "u0B6vl7Qznxpc5wNgT6wNHJGVRBd9Di+yj+hARFuuQKBgGuJWdLPbrKiFXucj39T9IFWOQ7+8H1xNy+VGwe3hZBa",
+    "9cPWZWv6zgmXKtDBH1egBTFift6LJwFFw5sbrMG+H/+05n6EoI0dq3ZqK9fkOA8oOiRkPt+BlWMv9rbH9SFIE7E3",
+    "B1Fj5Sln1aROfhazdyUo6cGHIcGZ6Seizmh3gNn7",
+];
+
+/// The JWK `n` of [`TEST_KEY_PKCS8`]: `openssl rsa -noout -modulus`, as unpadded base64url.
+const TEST_KEY_N: [&str; 4] = [
+    "mbfZWBm3BwSuYrDI6vXvKOXW9lIXPt8m6gc_IrmGvXT6AlcbOA7PC3Kz9VpuIsie5Xzs2lmxXRZewEd98Lsvf5qO",
+    "ocnloR7YfKd30D3UxKqjxh3IzuDpTHeSQtbyceMBKreh2GI7il8uyw2uT7B3OTk7QsEuYAZpYCxlhkbi-Ci_O2Cd",
+    "kON41MaVnNGBybYf9LXSizWVg0BkllqQZA91F6biBHrNyso6mSfeITj5ruIOIrABFMJef9V-jdnB0OS28nU02XyC",
+    "xYMgug6YqKRi1L5ImlOZXgMLW4ju0-d7K3ZiCs1U2e4ycOfY8DNxrE22TZD27IVy-W3h2K3WPlrdmw",
+];
+
+#[test]
+fn the_jwks_of_a_fixed_key_has_the_modulus_and_exponent_openssl_computed() {
+    let pkcs8 = STANDARD
+        .decode(TEST_KEY_PKCS8.concat())
+        .expect("base64 test key");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(keys::KEY_FILE);
+    fs::write(&path, &pkcs8).expect("write the key file");
+    let key = SigningKey::load_or_create(dir.path()).expect("an existing key file loads");
+    let jwks = key.jwks();
+    let jwk = &jwks["keys"][0];
+    assert_eq!(jwk["n"], TEST_KEY_N.concat().as_str());
+    assert_eq!(jwk["e"], "AQAB");
+    assert_eq!(jwk["kty"], "RSA");
+    assert_eq!(jwk["alg"], "RS256");
+    assert_eq!(jwk["kid"], key.kid());
+    assert_eq!(
+        fs::read(&path).expect("key file"),
+        pkcs8,
+        "the file is left as it was"
+    );
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!("alice"));
+    claims.insert("iss".into(), json!("https://issuer.test"));
+    claims.insert("exp".into(), json!(4_102_444_800_u64));
+    let token = key.sign(&claims).expect("sign");
+    let verified = key.verify(&token, "https://issuer.test").expect("verify");
+    assert_eq!(verified["sub"], "alice");
+    let bad = SigningKey::from_pkcs8(&path, b"not a key");
+    assert!(bad.is_err(), "a damaged key file is an error, not a panic");
+}
