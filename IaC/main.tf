@@ -11,34 +11,6 @@ provider "aws" {
   }
 }
 
-locals {
-  # Least-privilege S3 access per function, matching what each handler does with the store
-  # (crates/notes/src/store/s3.rs): create = PutObject; get = GetObject; replace = GetObject +
-  # PutObject; delete = HeadObject (s3:GetObject) + DeleteObject; list = ListObjectsV2 +
-  # GetObject; admin stats = ListObjectsV2 only. Functions not listed get a default derived
-  # from their HTTP method. Every function that touches notes also gets s3:ListBucket: without
-  # it S3 answers a missing key with 403 instead of 404, and a missing note would become a 500.
-  s3_access_overrides = {
-    health        = { object_actions = [], list = false }
-    me            = { object_actions = [], list = false }
-    "list-notes"  = { object_actions = ["s3:GetObject"], list = true }
-    "admin-stats" = { object_actions = [], list = true }
-  }
-  s3_access_by_method = {
-    GET    = { object_actions = ["s3:GetObject"], list = true }
-    POST   = { object_actions = ["s3:PutObject"], list = true }
-    PUT    = { object_actions = ["s3:GetObject", "s3:PutObject"], list = true }
-    PATCH  = { object_actions = ["s3:GetObject", "s3:PutObject"], list = true }
-    DELETE = { object_actions = ["s3:GetObject", "s3:DeleteObject"], list = true }
-  }
-  s3_access = {
-    for k, r in var.routes : k => lookup(
-      local.s3_access_overrides, k,
-      lookup(local.s3_access_by_method, upper(r.method), { object_actions = [], list = false })
-    )
-  }
-}
-
 module "cognito" {
   source = "./modules/cognito"
 
@@ -89,8 +61,10 @@ module "route" {
   notes_bucket     = module.artifacts.notes_bucket_name
   notes_bucket_arn = module.artifacts.notes_bucket_arn
 
-  s3_object_actions = local.s3_access[each.key].object_actions
-  s3_list           = local.s3_access[each.key].list
+  # Least privilege on the notes bucket, as each function crate declares it (`s3 = [...]` in its
+  # Cargo.toml; crates/function-table turns it into these IAM actions).
+  s3_object_actions = each.value.s3_object_actions
+  s3_list           = each.value.s3_list
 
   api_id            = module.http_api.api_id
   api_execution_arn = module.http_api.execution_arn

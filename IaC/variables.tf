@@ -110,6 +110,9 @@ variable "routes" {
     groups    = list(string)
     memory    = number
     timeout   = number
+    # IAM actions on the notes objects and whether it may list the bucket, from `s3 = [...]`.
+    s3_object_actions = list(string)
+    s3_list           = bool
   }))
   description = "One entry per function; generated into routes.auto.tfvars.json by `cargo xtask routes`. Do not edit by hand."
 

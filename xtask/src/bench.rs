@@ -79,8 +79,8 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<ExitCode, BenchError> 
     let target = workspace::target_dir(root);
     let work = target.join(WORK_DIR);
     let functions: Vec<String> = workspace::load_routes(root)?
-        .into_iter()
-        .map(|r| r.function)
+        .names()
+        .map(str::to_owned)
         .collect();
 
     step(

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::time::{Duration, SystemTime};
 
-use crate::routes;
 use crate::test_cmd::exit_code;
 use crate::workspace::{self, TfvarsStatus, WorkspaceError};
 
@@ -31,7 +30,7 @@ pub enum DevError {
     Workspace(#[from] WorkspaceError),
     /// Rendering the routes failed.
     #[error(transparent)]
-    Routes(#[from] routes::RoutesError),
+    Routes(#[from] function_table::TableError),
     /// A command could not start.
     #[error("could not run `{command}`: {source}")]
     Spawn {
@@ -89,15 +88,15 @@ pub fn local_aws(root: &Path) -> Command {
 /// Rewrites `IaC/routes.auto.tfvars.json` when it is stale (saying so); returns the functions.
 fn refresh_routes(root: &Path) -> Result<Vec<String>, DevError> {
     let routes = workspace::load_routes(root)?;
-    let tfvars = routes::render_tfvars(&routes)?;
+    let tfvars = routes.render_tfvars()?;
     if workspace::tfvars_status(root, &tfvars)? != TfvarsStatus::UpToDate {
         workspace::write_tfvars(root, &tfvars)?;
         eprintln!(
             "xtask: {} was stale: rewrote it from the crates' metadata (commit it)",
-            routes::TFVARS_PATH
+            function_table::TFVARS_PATH
         );
     }
-    Ok(routes.into_iter().map(|r| r.function).collect())
+    Ok(routes.names().map(str::to_owned).collect())
 }
 
 /// One `cargo build` for every function binary.

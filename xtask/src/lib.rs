@@ -1,8 +1,9 @@
 //! Project automation for the notes-api workspace, run as `cargo xtask <command>` (an alias in
 //! `.cargo/config.toml`).
 //!
-//! - [`routes`]: the route table read from every function crate's `[package.metadata.api]`
-//!   (pure: parsing, validation, rendering);
+//! The function table itself (read from each function crate's `[package.metadata.function]`,
+//! validated, rendered) is the `function-table` crate's; xtask runs `cargo metadata` for it.
+//!
 //! - [`cmd`]: the one way xtask runs a program: streamed or captured, timed, and a failure that
 //!   names the command line, exit status and directory;
 //! - [`workspace`]: where the workspace is, `cargo metadata`, the generated tfvars file;
@@ -28,7 +29,6 @@ pub mod fuzz;
 pub mod moto;
 pub mod package;
 pub mod pytool;
-pub mod routes;
 pub mod secrets;
 pub mod test_cmd;
 pub mod workspace;

@@ -4,13 +4,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use function_table::TFVARS_PATH;
 use xtask::bench::{self, BenchOptions};
 use xtask::cmd;
 use xtask::deploy::{self, DeployArgs};
 use xtask::dev::{self, DevOptions};
 use xtask::fuzz::{self, FuzzError, FuzzOptions};
 use xtask::package::{self, Arch, PackageError, PackageOptions};
-use xtask::routes::{self, TFVARS_PATH};
 use xtask::test_cmd::{self, TestError, TestOptions};
 use xtask::workspace::{self, TfvarsStatus, WorkspaceError};
 
@@ -26,7 +26,7 @@ struct Cli {
 enum Cmd {
     /// Print, write or check the route table of the function crates.
     ///
-    /// Reads every workspace crate's `[package.metadata.api]` (via `cargo metadata`), validates
+    /// Reads every workspace crate's `[package.metadata.function]` (via `cargo metadata`), validates
     /// it, and prints an aligned table sorted by path, then method.
     Routes(RoutesArgs),
     /// Run every check and test against a local AWS (moto server); the whole CI gate.
@@ -208,7 +208,7 @@ enum Error {
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     #[error(transparent)]
-    Routes(#[from] routes::RoutesError),
+    Routes(#[from] function_table::TableError),
     #[error(transparent)]
     Test(#[from] TestError),
     #[error(transparent)]
@@ -280,24 +280,27 @@ fn main() -> ExitCode {
 fn routes_cmd(root: &std::path::Path, args: &RoutesArgs) -> Result<(), Error> {
     let routes = workspace::load_routes(root)?;
     if args.write || args.check {
-        let tfvars = routes::render_tfvars(&routes)?;
+        let tfvars = routes.render_tfvars()?;
         if args.write {
             let wrote = workspace::write_tfvars(root, &tfvars)?;
             let verb = if wrote { "wrote" } else { "unchanged:" };
-            eprintln!("{verb} {TFVARS_PATH} ({} routes)", routes.len());
+            eprintln!("{verb} {TFVARS_PATH} ({} routes)", routes.functions().len());
         } else {
             match workspace::tfvars_status(root, &tfvars)? {
                 TfvarsStatus::UpToDate => {
-                    eprintln!("{TFVARS_PATH} is up to date ({} routes)", routes.len());
+                    eprintln!(
+                        "{TFVARS_PATH} is up to date ({} routes)",
+                        routes.functions().len()
+                    );
                 }
                 TfvarsStatus::Missing => return Err(Error::Tfvars("missing")),
                 TfvarsStatus::Stale => return Err(Error::Tfvars("stale")),
             }
         }
     } else if args.json {
-        print!("{}", routes::render_json(&routes)?);
+        print!("{}", routes.render_json()?);
     } else {
-        print!("{}", routes::render_table(&routes));
+        print!("{}", routes.render_table());
     }
     Ok(())
 }
@@ -386,8 +389,8 @@ fn jobs(value: &str) -> Result<usize, String> {
 /// (profile `bench-tool`, as `cargo xtask bench` builds its tool), then runs it on them.
 fn soak_cmd(root: &std::path::Path, args: &Forwarded) -> Result<ExitCode, Error> {
     let functions: Vec<String> = workspace::load_routes(root)?
-        .into_iter()
-        .map(|r| r.function)
+        .names()
+        .map(str::to_owned)
         .collect();
     let built = run_status(
         &mut bench::release_build(root, &functions),

@@ -10,14 +10,12 @@
 //! The rendering and checking parts ([`zip_bootstrap`], [`select_functions`], [`render_table`],
 //! [`render_manifest`], …) are pure and unit-tested; [`package`] runs the build and writes files.
 
-use std::fmt;
 use std::io::{self, Cursor, Write};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
@@ -42,61 +40,14 @@ pub const ZIP_NAME: &str = "bootstrap.zip";
 /// The manifest's file name in [`lambda_dir`].
 pub const MANIFEST_NAME: &str = "packages.json";
 
-/// A Lambda instruction set architecture.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum Arch {
-    /// AWS Graviton (`aarch64-unknown-linux-gnu`), what the stack deploys.
-    #[default]
-    #[value(name = "arm64")]
-    Arm64,
-    /// x86-64 (`x86_64-unknown-linux-gnu`).
-    #[value(name = "x86_64", alias = "x86-64")]
-    X86_64,
-}
+/// The architecture to build for (the function table crate owns it; `packages.json` names it).
+pub use function_table::Arch;
 
-impl Arch {
-    /// The name Lambda uses (`Architectures`): `arm64` or `x86_64`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Arm64 => "arm64",
-            Self::X86_64 => "x86_64",
-        }
-    }
-
-    /// The Rust target triple cargo-lambda builds for.
-    pub fn triple(self) -> &'static str {
-        match self {
-            Self::Arm64 => "aarch64-unknown-linux-gnu",
-            Self::X86_64 => "x86_64-unknown-linux-gnu",
-        }
-    }
-
-    /// The `cargo lambda build` flag selecting this architecture.
-    pub fn cargo_lambda_flag(self) -> &'static str {
-        match self {
-            Self::Arm64 => "--arm64",
-            Self::X86_64 => "--x86-64",
-        }
-    }
-
-    /// The ELF header's `e_machine` for this architecture (`EM_AARCH64`, `EM_X86_64`).
-    pub fn elf_machine(self) -> u16 {
-        match self {
-            Self::Arm64 => 0xB7,
-            Self::X86_64 => 0x3E,
-        }
-    }
-}
-
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Arch {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+/// The `cargo lambda build` flag selecting `arch`.
+pub fn cargo_lambda_flag(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Arm64 => "--arm64",
+        Arch::X86_64 => "--x86-64",
     }
 }
 
@@ -158,7 +109,9 @@ pub enum PackageError {
         known: Vec<String>,
     },
     /// The workspace has no function crates, so there is nothing to package.
-    #[error("no function crates found (crates/functions/*/Cargo.toml with [package.metadata.api])")]
+    #[error(
+        "no function crates found (crates/functions/*/Cargo.toml with [package.metadata.function])"
+    )]
     NoFunctions,
     /// The Rust standard library for the target is not installed.
     #[error(
@@ -253,8 +206,8 @@ pub fn manifest_path(root: &Path) -> PathBuf {
 /// route-table order. The build's output goes to stderr.
 pub fn package(root: &Path, options: &PackageOptions) -> Result<Vec<Package>, PackageError> {
     let known: Vec<String> = workspace::load_routes(root)?
-        .into_iter()
-        .map(|r| r.function)
+        .names()
+        .map(str::to_owned)
         .collect();
     let functions = select_functions(&known, &options.functions)?;
     let arch = options.arch;
@@ -320,8 +273,8 @@ pub fn package(root: &Path, options: &PackageOptions) -> Result<Vec<Package>, Pa
 /// function (default: all) must have its `bootstrap.zip`, holding one `bootstrap` for `arch`.
 pub fn index(root: &Path, options: &PackageOptions) -> Result<Vec<Package>, PackageError> {
     let known: Vec<String> = workspace::load_routes(root)?
-        .into_iter()
-        .map(|r| r.function)
+        .names()
+        .map(str::to_owned)
         .collect();
     let functions = select_functions(&known, &options.functions)?;
     let mut packages = Vec::with_capacity(functions.len());
@@ -508,7 +461,7 @@ fn build(
         None => command.arg("--release"),
     };
     command
-        .arg(arch.cargo_lambda_flag())
+        .arg(cargo_lambda_flag(arch))
         .arg("--lambda-dir")
         .arg(lambda_dir(root));
     for function in functions {
@@ -645,33 +598,17 @@ pub fn render_manifest(
     arch: Arch,
     packages: &[Package],
 ) -> Result<String, PackageError> {
-    #[derive(Serialize)]
-    struct Manifest<'a> {
-        arch: Arch,
-        packages: Vec<Entry<'a>>,
-    }
-    #[derive(Serialize)]
-    struct Entry<'a> {
-        function: &'a str,
-        zip: String,
-        size: u64,
-        sha256: String,
-        code_sha256: String,
-    }
-    let manifest = Manifest {
-        arch,
-        packages: packages
-            .iter()
-            .map(|p| Entry {
-                function: &p.function,
-                zip: relative(root, &p.zip),
-                size: p.size,
-                sha256: p.sha256_hex(),
-                code_sha256: p.code_sha256(),
-            })
-            .collect(),
-    };
-    Ok(serde_json::to_string_pretty(&manifest)? + "\n")
+    let entries: Vec<function_table::Package> = packages
+        .iter()
+        .map(|p| function_table::Package {
+            function: p.function.clone(),
+            zip: PathBuf::from(relative(root, &p.zip)),
+            size: p.size,
+            sha256: p.sha256_hex(),
+            code_sha256: p.code_sha256(),
+        })
+        .collect();
+    Ok(function_table::packages::render(arch, &entries)?)
 }
 
 /// `path` relative to `root` with `/` separators, or the whole path when it is not below `root`.
@@ -1000,7 +937,7 @@ list-notes  arm64  2.8 MiB  2913881  fffffffffffffffffffffffffffffffffffffffffff
         assert_eq!(Arch::Arm64.to_string(), "arm64");
         assert_eq!(Arch::X86_64.to_string(), "x86_64");
         assert_eq!(Arch::Arm64.triple(), "aarch64-unknown-linux-gnu");
-        assert_eq!(Arch::X86_64.cargo_lambda_flag(), "--x86-64");
+        assert_eq!(cargo_lambda_flag(Arch::X86_64), "--x86-64");
         use clap::ValueEnum;
         assert_eq!(Arch::from_str("arm64", false), Ok(Arch::Arm64));
         assert_eq!(Arch::from_str("x86_64", false), Ok(Arch::X86_64));

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::routes::{self, Route, RoutesError, TFVARS_PATH};
+use function_table::{FunctionTable, TFVARS_PATH, TableError};
 
 /// Why reading the workspace or its generated files failed.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +16,7 @@ pub enum WorkspaceError {
     Cmd(#[from] crate::cmd::CmdError),
     /// The route metadata is invalid.
     #[error(transparent)]
-    Routes(#[from] RoutesError),
+    Routes(#[from] TableError),
     /// A file could not be read or written.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -73,12 +73,13 @@ pub fn cargo_metadata(root: &Path) -> Result<String, WorkspaceError> {
         .dir(root)
         .output()?;
     String::from_utf8(output.stdout)
-        .map_err(|e| RoutesError::Metadata(format!("not UTF-8: {e}")).into())
+        .map_err(|e| TableError::Metadata(format!("not UTF-8: {e}")).into())
 }
 
-/// Reads and validates every route in the workspace, sorted by path then method.
-pub fn load_routes(root: &Path) -> Result<Vec<Route>, WorkspaceError> {
-    Ok(routes::parse_metadata(&cargo_metadata(root)?)?)
+/// Reads and validates the workspace's function table (HTTP routes sorted by path, then
+/// method).
+pub fn load_routes(root: &Path) -> Result<FunctionTable, WorkspaceError> {
+    Ok(FunctionTable::from_cargo_metadata(&cargo_metadata(root)?)?)
 }
 
 /// The absolute path of `IaC/routes.auto.tfvars.json`.

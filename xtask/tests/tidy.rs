@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use xtask::routes::{self, TFVARS_PATH};
+use function_table::TFVARS_PATH;
 use xtask::workspace::{self, TfvarsStatus};
 
 /// Attributes that silently disable or weaken a test. Spelled with `concat!` so that this file
@@ -58,7 +58,7 @@ fn routes_tfvars_is_up_to_date() {
             routes.err().map(|e| e.to_string()).unwrap_or_default()
         );
     };
-    let expected = routes::render_tfvars(&routes);
+    let expected = routes.render_tfvars();
     let Ok(expected) = expected else {
         panic!("cannot render the tfvars: {expected:?}");
     };
@@ -66,7 +66,7 @@ fn routes_tfvars_is_up_to_date() {
     assert_eq!(
         status,
         Ok(TfvarsStatus::UpToDate),
-        "{TFVARS_PATH} does not match the function crates' [package.metadata.api]: \
+        "{TFVARS_PATH} does not match the function crates' [package.metadata.function]: \
          run `cargo xtask routes --write`"
     );
 }

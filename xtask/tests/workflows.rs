@@ -148,7 +148,7 @@ fn the_package_matrix_is_the_workspaces_functions() {
         Ok(r) => r,
         Err(e) => panic!("{e}"),
     };
-    let json = match xtask::routes::render_json(&routes) {
+    let json = match routes.render_json() {
         Ok(j) => j,
         Err(e) => panic!("{e}"),
     };

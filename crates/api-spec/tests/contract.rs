@@ -23,35 +23,21 @@ fn doc() -> Value {
 /// `function → (METHOD, path, auth, scopes, groups)` from the generated route table.
 fn route_table() -> BTreeMap<String, (String, String, String, Value, Value)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../IaC/routes.auto.tfvars.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        panic!(
-            "cannot read {}: run `cargo xtask routes --write`",
-            path.display()
-        );
+    let table = match function_table::FunctionTable::load_tfvars(&path) {
+        Ok(table) => table,
+        Err(e) => panic!("{e}"),
     };
-    let Ok(file) = serde_json::from_str::<Value>(&text) else {
-        panic!("{} is not JSON", path.display());
-    };
-    let Some(routes) = file["routes"].as_object() else {
-        panic!("{} has no `routes` object", path.display());
-    };
-    routes
-        .iter()
+    table
+        .routes()
         .map(|(function, route)| {
-            let text = |key: &str| {
-                let Some(value) = route[key].as_str() else {
-                    panic!("route {function} has no `{key}`");
-                };
-                value.to_owned()
-            };
             (
-                function.clone(),
+                function.name.clone(),
                 (
-                    text("method"),
-                    text("path"),
-                    text("auth"),
-                    route["scopes"].clone(),
-                    route["groups"].clone(),
+                    route.method.to_string(),
+                    route.path.clone(),
+                    route.auth.to_string(),
+                    Value::from(route.scopes.clone()),
+                    Value::from(route.groups.clone()),
                 ),
             )
         })

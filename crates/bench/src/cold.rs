@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::routes::Route;
 use local_aws::lambda::{FunctionSpec, Lambda, LambdaConfig, RuntimeApiAddress};
-use local_aws::routes::Route;
 
 use crate::model::{FunctionRow, Runtime};
 use crate::workload::Workload;

@@ -7,6 +7,7 @@
 //! - [`model`]: the measurements, as plain data (also written as JSON);
 //! - [`latency`]: the latency histogram (hdrhistogram, 3 significant digits) of both;
 //! - [`procfs`]: the `/proc` readers of both (RSS, peak RSS, the machine);
+//! - [`routes`]: the routes both drive, a flat view of the function table;
 //! - [`stats`]: exact medians and percentiles of small sample sets, number formats;
 //! - [`cost`]: the projected Lambda bill per million requests;
 //! - [`workload`]: the payload 2.0 events each function gets, and the notes they address;
@@ -30,6 +31,7 @@ pub mod latency;
 pub mod model;
 pub mod procfs;
 pub mod report;
+pub mod routes;
 pub mod soak;
 pub mod stats;
 pub mod warm;

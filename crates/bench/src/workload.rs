@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
+use crate::routes::Route;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue};
 use local_aws::event::{self, Authorizer, Context};
-use local_aws::routes::Route;
 use serde_json::{Map, Value};
 
 /// The body every `POST /notes` and `PUT /notes/{id}` sends.

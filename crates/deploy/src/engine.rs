@@ -11,9 +11,9 @@ use tokio::time::Instant;
 
 use crate::clients::Clients;
 use crate::error::{Ctx, Error, Service, classify, code_of};
-use crate::manifest::{Arch, Manifest, Package};
 use crate::report::{Entry, Outcome, Progress, Report, Step};
 use crate::stack::StackOutputs;
+use function_table::{Arch, Manifest, Package};
 
 /// The alias API Gateway invokes; deploy and rollback move it.
 pub const ALIAS: &str = "live";

@@ -33,13 +33,14 @@ pub mod auth;
 pub mod clients;
 pub mod engine;
 pub mod error;
-pub mod manifest;
 pub mod report;
 pub mod stack;
 
 pub use clients::{ClientSettings, Clients};
 pub use engine::{ALIAS, DeployOptions, deploy, rollback};
 pub use error::Error;
-pub use manifest::{Arch, Manifest, ManifestError, Package};
+/// The package manifest `cargo xtask package` writes, and its architecture: the
+/// `function-table` crate owns both.
+pub use function_table::{Arch, Manifest, ManifestError, Package};
 pub use report::{Entry, Outcome, Progress, Report, Step, human_size, render_table};
 pub use stack::{PUBLISHED_KEY, S3Location, StackOutputs, StackOutputsError, load_published};

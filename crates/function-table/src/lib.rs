@@ -30,6 +30,9 @@ pub mod packages;
 pub mod route;
 pub mod tfvars;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::RangeInclusive;

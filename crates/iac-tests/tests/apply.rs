@@ -177,8 +177,9 @@ fn apply_check_and_destroy() {
 // Inputs: the route table and the packages
 // ---------------------------------------------------------------------------------------------
 
-/// One entry of `IaC/routes.auto.tfvars.json` (the route metadata of one function crate).
-#[derive(Debug, Clone, serde::Deserialize)]
+/// One function of the table (`IaC/routes.auto.tfvars.json`, read by `function_table`), in the
+/// shapes the AWS APIs answer with.
+#[derive(Debug, Clone)]
 struct Route {
     route_key: String,
     method: String,
@@ -188,27 +189,44 @@ struct Route {
     groups: Vec<String>,
     memory: i32,
     timeout: i32,
+    /// The IAM actions its role may use on `notes/*`, sorted.
+    s3_object_actions: Vec<String>,
+    /// Whether its role may list the notes bucket.
+    s3_list: bool,
 }
 
 fn load_routes(path: &Path) -> BTreeMap<String, Route> {
-    #[derive(serde::Deserialize)]
-    struct File {
-        routes: BTreeMap<String, Route>,
-    }
-    let text = std::fs::read_to_string(path);
-    let Ok(text) = text else {
-        panic!("read {}: {text:?}", path.display())
+    let table = match function_table::FunctionTable::load_tfvars(path) {
+        Ok(table) => table,
+        Err(e) => panic!("{e}"),
     };
-    let file = serde_json::from_str::<File>(&text);
-    let Ok(file) = file else {
-        panic!("parse {}: {:?}", path.display(), file.err())
-    };
-    assert!(
-        !file.routes.is_empty(),
-        "{} lists no routes",
-        path.display()
-    );
-    file.routes
+    let routes: BTreeMap<String, Route> = table
+        .routes()
+        .map(|(function, route)| {
+            let number = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+            (
+                function.name.clone(),
+                Route {
+                    route_key: route.route_key(),
+                    method: route.method.to_string(),
+                    path: route.path.clone(),
+                    auth: route.auth.to_string(),
+                    scopes: route.scopes.clone(),
+                    groups: route.groups.clone(),
+                    memory: number(function.memory),
+                    timeout: number(function.timeout),
+                    s3_object_actions: function
+                        .s3_object_actions()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                    s3_list: function.s3_list(),
+                },
+            )
+        })
+        .collect();
+    assert!(!routes.is_empty(), "{} lists no routes", path.display());
+    routes
 }
 
 /// A packaged function, as `cargo xtask package` wrote it.
@@ -1096,24 +1114,6 @@ async fn check_authorizer(
     );
 }
 
-/// The S3 object actions a function's role may use on `notes/*`, and whether it may list the
-/// notes bucket. Mirrors what each handler calls (crates/notes/src/store/s3.rs) and IaC/README.md
-/// "What each function may do"; a function not named here gets its HTTP method's default.
-fn expected_s3_access(function: &str, method: &str) -> (&'static [&'static str], bool) {
-    match (function, method) {
-        ("health" | "me", _) => (&[], false),
-        ("list-notes", _) => (&["s3:GetObject"], true),
-        // Counts keys only (ListObjectsV2), reads no object.
-        ("admin-stats", _) => (&[], true),
-        (_, "GET") => (&["s3:GetObject"], true),
-        (_, "POST") => (&["s3:PutObject"], true),
-        (_, "PUT" | "PATCH") => (&["s3:GetObject", "s3:PutObject"], true),
-        // HeadObject (s3:GetObject) then DeleteObject.
-        (_, "DELETE") => (&["s3:DeleteObject", "s3:GetObject"], true),
-        _ => (&[], false),
-    }
-}
-
 /// IAM: each function's role has one inline least-privilege policy and no managed policies.
 async fn check_iam(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
     let notes_arn = Expected::bucket_arn(&expected.notes_bucket);
@@ -1238,16 +1238,16 @@ async fn check_iam(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
                 }
             }
         }
-        let (wanted_actions, wanted_list) = expected_s3_access(function, &route.method);
+        // What the function's Cargo.toml declares (`s3 = [...]`), through the function table.
         report.eq(
             &what("S3 object actions on notes/*"),
             object_actions,
-            wanted_actions.iter().map(|a| (*a).to_owned()).collect(),
+            route.s3_object_actions.iter().cloned().collect(),
         );
         report.eq(
             &what("s3:ListBucket on the notes bucket"),
             list,
-            wanted_list,
+            route.s3_list,
         );
     }
 }

@@ -161,7 +161,7 @@ pub fn query_parameters(raw: &str) -> BTreeMap<String, String> {
 }
 
 fn form_decode(text: &str) -> String {
-    crate::routes::decode(&text.replace('+', " "))
+    function_table::matcher::decode(&text.replace('+', " "))
 }
 
 /// Text bodies go as they are; anything else (or invalid UTF-8) base64-encoded.

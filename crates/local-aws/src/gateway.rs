@@ -27,7 +27,7 @@ use http::{HeaderValue, StatusCode};
 
 use crate::event::{self, Authorizer, Context};
 use crate::lambda::{InvokeError, Lambda};
-use crate::routes::RouteTable;
+use function_table::{Function, Route, RouteTable};
 
 /// API Gateway's payload limit for HTTP APIs: 10 MB.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -152,7 +152,10 @@ impl Gateway {
         lambda: Lambda,
         jwt: Option<JwtConfig>,
     ) -> Result<Self, GatewayError> {
-        let needs_jwt = routes.routes().any(crate::routes::Route::needs_jwt);
+        let needs_jwt = routes
+            .functions()
+            .filter_map(Function::route)
+            .any(Route::needs_jwt);
         let verifier = match jwt {
             Some(jwt) => {
                 let mut config = VerifierConfig::new(jwt.issuer, jwt.audiences);
@@ -296,7 +299,8 @@ async fn serve(
         return aws_error(StatusCode::NOT_FOUND, "Not Found");
     };
     let route = matched.route;
-    served.function = Some(route.function.clone());
+    let function = &matched.function.name;
+    served.function = Some(function.clone());
 
     let authorizer = if route.needs_jwt() {
         match authorize(gateway, &parts.headers, &route.scopes).await {
@@ -329,17 +333,13 @@ async fn serve(
     };
     let event = event::build(
         &request,
-        &route.route_key,
+        &route.route_key(),
         &matched.path_parameters,
         authorizer.as_ref(),
         &context,
     );
     let payload = event.to_string().into_bytes();
-    match gateway
-        .lambda
-        .invoke(&route.function, payload, request_id)
-        .await
-    {
+    match gateway.lambda.invoke(function, payload, request_id).await {
         Ok(invoked) => {
             served.start = if invoked.cold { "cold" } else { "warm" };
             match event::response(&invoked.payload) {
@@ -350,7 +350,7 @@ async fn serve(
                     response
                 }
                 Err(e) => {
-                    tracing::warn!(target: "local_aws::gateway", "{}: {e}", route.function);
+                    tracing::warn!(target: "local_aws::gateway", "{function}: {e}");
                     aws_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
                 }
             }

@@ -17,7 +17,7 @@ use crate::gateway::{Gateway, JwtConfig};
 use crate::hostcheck::{self, Refusal};
 use crate::issuer::{Issuer, IssuerConfig};
 use crate::lambda::{FunctionSpec, Lambda, LambdaConfig};
-use crate::routes::RouteTable;
+use function_table::{FunctionTable, RouteTable};
 
 /// The app client the local issuer serves (a fixed id; the secret lives in the state dir).
 pub const LOCAL_CLIENT_ID: &str = "local-notes-client";
@@ -107,7 +107,7 @@ impl StackConfig {
 pub enum StackError {
     /// The route table.
     #[error(transparent)]
-    Routes(#[from] crate::routes::RoutesError),
+    Routes(#[from] function_table::TableError),
     /// A function binary is missing.
     #[error(
         "no binary for {function} at {path}: build the functions first (`cargo build --workspace --bins`; `cargo xtask dev` does)"
@@ -170,7 +170,7 @@ impl LocalStack {
     /// # Errors
     /// See [`StackError`].
     pub async fn start(config: StackConfig) -> Result<Self, StackError> {
-        let routes = RouteTable::load(&config.routes_file)?;
+        let routes = RouteTable::new(&FunctionTable::load_tfvars(&config.routes_file)?);
         crate::issuer::create_private_dir(&config.state_dir).map_err(|e| StackError::State {
             path: config.state_dir.display().to_string(),
             cause: e.to_string(),
@@ -210,16 +210,16 @@ impl LocalStack {
         };
 
         let mut functions = Vec::new();
-        for route in routes.routes() {
-            let binary = config.bin_dir.join(&route.function);
+        for route in routes.functions() {
+            let binary = config.bin_dir.join(&route.name);
             if !binary.is_file() {
                 return Err(StackError::MissingBinary {
-                    function: route.function.clone(),
+                    function: route.name.clone(),
                     path: binary.display().to_string(),
                 });
             }
             functions.push(FunctionSpec {
-                name: route.function.clone(),
+                name: route.name.clone(),
                 binary,
                 env: function_env(&config),
                 memory: route.memory,

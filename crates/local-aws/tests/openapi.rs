@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use function_table::{FunctionTable, RouteTable};
 use local_aws::gateway::{Gateway, JwtConfig, OPENAPI_JSON, OPENAPI_PATH};
 use local_aws::lambda::{Lambda, LambdaConfig};
-use local_aws::routes::RouteTable;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -19,8 +19,8 @@ fn root() -> PathBuf {
 /// The gateway over `IaC/routes.auto.tfvars.json`, no functions, an authorizer whose issuer is
 /// never contacted (no request here carries a token), on a free loopback port.
 async fn gateway() -> (String, Arc<Gateway>, tokio::task::JoinHandle<()>) {
-    let routes = match RouteTable::load(&root().join("IaC/routes.auto.tfvars.json")) {
-        Ok(routes) => routes,
+    let routes = match FunctionTable::load_tfvars(&root().join("IaC/routes.auto.tfvars.json")) {
+        Ok(table) => RouteTable::new(&table),
         Err(e) => panic!("the route table: {e}"),
     };
     let jwt = JwtConfig {
@@ -98,7 +98,7 @@ async fn serves_the_committed_contract_without_auth() {
             operations += 1;
         }
     }
-    assert_eq!(operations, gateway.routes().routes().count());
+    assert_eq!(operations, gateway.routes().functions().count());
 
     // The routes themselves still need a token, and other methods on the path are not served.
     let me = get(&format!("{base}/me")).await;

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use bench::cold::{self, Counts, Target};
 use bench::deploys::{self, Repeats};
 use bench::model::{Measurements, Meta, Runtime, Server};
+use bench::routes::{self, Route};
 use bench::warm::{self, Load, Request, Watch, WatchConfig};
 use bench::workload::{self, Workload};
 use bench::{analysis, chart, inputs, report};
 use clap::Parser;
-use local_aws::routes::{Route, RouteTable};
 use local_aws::stack::{LocalStack, StackConfig, Store, Trust};
 
 /// Measure this workspace's functions on this machine and write BENCHMARKS.md.
@@ -216,9 +216,9 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let plan = Plan::new(args.quick);
     let started = Instant::now();
-    let table =
-        RouteTable::load(&root.join("IaC/routes.auto.tfvars.json")).map_err(|e| e.to_string())?;
-    let routes: Vec<Route> = table.routes().cloned().collect();
+    let routes: Vec<Route> =
+        routes::load(&root.join(function_table::TFVARS_PATH)).map_err(|e| e.to_string())?;
+    let table: &[Route] = &routes;
 
     let mut m = Measurements {
         meta: Meta {
@@ -272,7 +272,7 @@ async fn run(args: Args) -> Result<(), String> {
             &mut m,
             &args,
             &plan,
-            &table,
+            table,
             &bin_dir,
             &work,
             &notes.join("stack"),
@@ -514,7 +514,7 @@ async fn warm_runs(
     m: &mut Measurements,
     args: &Args,
     plan: &Plan,
-    table: &RouteTable,
+    table: &[Route],
     bin_dir: &Path,
     work: &Path,
     notes: &Path,
@@ -556,7 +556,7 @@ async fn gateway_runs(
     m: &mut Measurements,
     args: &Args,
     plan: &Plan,
-    table: &RouteTable,
+    table: &[Route],
     bin_dir: &Path,
     work: &Path,
     notes: &Path,
@@ -580,7 +580,7 @@ async fn gateway_runs(
 async fn gateway_load(
     m: &mut Measurements,
     plan: &Plan,
-    table: &RouteTable,
+    table: &[Route],
     stack: &LocalStack,
 ) -> Result<Vec<WarmRoute>, String> {
     let issuer = stack
@@ -625,7 +625,7 @@ async fn gateway_load(
     }
     let mut warm_routes = Vec::new();
     for key in WARM_ROUTES {
-        let Some(route) = table.routes().find(|r| r.route_key == key) else {
+        let Some(route) = table.iter().find(|r| r.route_key == key) else {
             m.skipped
                 .push(format!("warm load of {key}: no such route in the table"));
             continue;

@@ -12,12 +12,12 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value};
 
 use deploy::auth::{self, Grant, OAuthClient};
 use deploy::{
-    ClientSettings, Clients, DeployOptions, Manifest, Progress, S3Location, StackOutputs,
+    Arch, ClientSettings, Clients, DeployOptions, Manifest, Progress, S3Location, StackOutputs,
 };
 
 #[derive(Debug, Parser)]
@@ -102,22 +102,6 @@ struct AwsArgs {
     region: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ArchArg {
-    Arm64,
-    #[value(name = "x86_64")]
-    X86_64,
-}
-
-impl ArchArg {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Arm64 => "arm64",
-            Self::X86_64 => "x86_64",
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 struct DeployArgs {
     /// Deploy only this function (repeatable); default: every packaged function.
@@ -125,8 +109,8 @@ struct DeployArgs {
     functions: Vec<String>,
     /// The architecture the manifest must be built for; must match the functions' (Terraform
     /// creates arm64).
-    #[arg(long, value_enum, default_value_t = ArchArg::Arm64)]
-    arch: ArchArg,
+    #[arg(long, value_enum, default_value_t = Arch::Arm64)]
+    arch: Arch,
     /// Compare only: say what would change, write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -308,7 +292,7 @@ async fn deploy_cmd(root: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {
             )
         })?
         .select(&args.functions)?;
-    if manifest.arch.as_str() != args.arch.as_str() {
+    if manifest.arch != args.arch {
         return Err(Error::ArchMismatch {
             found: manifest.arch.as_str().to_owned(),
             wanted: args.arch.as_str().to_owned(),

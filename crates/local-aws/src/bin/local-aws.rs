@@ -347,7 +347,7 @@ fn banner(stack: &LocalStack, args: &ServeArgs, callback: &str) {
     }
     lines.push(format!(
         "  routes     {} functions from {}",
-        stack.gateway.routes().routes().count(),
+        stack.gateway.routes().functions().count(),
         args.routes.display()
     ));
     lines.push(format!(

@@ -18,19 +18,16 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `target/debug`, checked to hold the function binaries.
+/// `target/debug`, checked to hold the binary of every function in the table.
 pub fn bin_dir() -> PathBuf {
     let dir = root().join("target/debug");
-    for function in [
-        "health",
-        "me",
-        "create-note",
-        "get-note",
-        "list-notes",
-        "replace-note",
-        "delete-note",
-        "admin-stats",
-    ] {
+    let table =
+        match function_table::FunctionTable::load_tfvars(&root().join(function_table::TFVARS_PATH))
+        {
+            Ok(table) => table,
+            Err(e) => panic!("{e}"),
+        };
+    for function in table.names() {
         assert!(
             dir.join(function).is_file(),
             "{} is missing: build the function binaries first (`cargo xtask test` does; or \
