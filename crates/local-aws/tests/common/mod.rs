@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use local_aws::stack::{LocalStack, StackConfig};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// A password the local issuer's policy accepts.
 pub const PASSWORD: &str = "Correct-Horse-9-battery";
@@ -80,12 +80,32 @@ pub async fn real_stack(state: &Path) -> LocalStack {
 /// The fixture function behind one route `ANY /{proxy+}` (timeout 2 s) with `auth` and
 /// `scopes`, state in `state`, the workspace defaults otherwise.
 pub fn fixture_config(state: &Path, auth: &str, scopes: &[&str]) -> StackConfig {
-    let routes = json!({"routes": {"fixture": {
-        "route_key": "ANY /{proxy+}", "method": "ANY", "path": "/{proxy+}", "auth": auth,
-        "scopes": scopes, "groups": [], "memory": 128, "timeout": 2
-    }}});
+    let auth = match auth {
+        "jwt" => function_table::Auth::Jwt,
+        "none" => function_table::Auth::None,
+        other => panic!("auth is jwt or none, not {other}"),
+    };
+    let fixture = function_table::Function {
+        name: "fixture".to_owned(),
+        trigger: function_table::Trigger::Http(function_table::Route {
+            method: function_table::Method::Any,
+            path: "/{proxy+}".to_owned(),
+            auth,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            groups: Vec::new(),
+        }),
+        memory: 128,
+        timeout: 2,
+        s3: Default::default(),
+    };
+    let routes = match function_table::FunctionTable::new(vec![fixture])
+        .and_then(|table| table.render_tfvars())
+    {
+        Ok(text) => text,
+        Err(e) => panic!("the fixture's function table: {e}"),
+    };
     let routes_file = state.join("routes.json");
-    let Ok(()) = std::fs::write(&routes_file, routes.to_string()) else {
+    let Ok(()) = std::fs::write(&routes_file, routes) else {
         panic!("write {}", routes_file.display());
     };
     let examples = root().join("target/debug/examples");
