@@ -1,6 +1,9 @@
 //! Tidy checks on the whole repository, run with every `cargo test`: the committed route
-//! tfvars match the function crates' metadata, and no test is disabled.
+//! tfvars match the function crates' metadata, no test is disabled, function crates list only
+//! the dependencies they use, the dependency rules of `docs/architecture.md` hold, every Rust
+//! file opens with a `//!` line, and no comment points at an issue number.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use function_table::TFVARS_PATH;
@@ -243,5 +246,269 @@ fn function_crates_use_every_dependency() {
         "function crates must list only the dependencies they use; remove these from their \
          Cargo.toml:\n{}",
         unused.join("\n")
+    );
+}
+
+/// The packages `package` links, itself included: its normal dependencies, transitively, with
+/// the features a build of that package alone selects (`cargo tree -p PACKAGE -e normal`, the
+/// command `docs/architecture.md` names).
+fn linked_packages(root: &Path, package: &str) -> BTreeSet<String> {
+    let tree = xtask::cmd::Cmd::new(workspace::cargo())
+        .args([
+            "tree", "--quiet", "-e", "normal", "--prefix", "none", "-f", "{p}", "-p",
+        ])
+        .arg(package)
+        .dir(root)
+        .read();
+    match tree {
+        Ok(tree) => parse_tree(&tree),
+        Err(e) => panic!("cannot list what {package} links: {e}"),
+    }
+}
+
+/// The package names in `cargo tree --prefix none -f {p}` output (`name vX.Y.Z (path) (*)`).
+fn parse_tree(tree: &str) -> BTreeSet<String> {
+    tree.lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One rule of `docs/architecture.md`: `package` links nothing `forbidden` accepts.
+struct Rule {
+    package: String,
+    why: &'static str,
+    forbidden: fn(&str) -> bool,
+}
+
+/// The AWS SDK: its service crates and `aws-config`.
+fn aws_sdk(name: &str) -> bool {
+    name.starts_with("aws-sdk-") || name == "aws-config"
+}
+
+/// The domain crates: the notes model and its HTTP glue.
+fn domain(name: &str) -> bool {
+    name == "notes" || name == "notes-http"
+}
+
+/// A violation line for every linked package `rule` forbids, sorted.
+fn broken(rule: &Rule, linked: &BTreeSet<String>) -> Vec<String> {
+    linked
+        .iter()
+        .filter(|name| (rule.forbidden)(name))
+        .map(|name| format!("{} links {name}: {}", rule.package, rule.why))
+        .collect()
+}
+
+#[test]
+fn tree_parsing_and_rules_find_violations() {
+    let tree = "health v0.1.0 (/w/crates/functions/health)\nhttp-api v0.1.0 (/w/crates/http-api)\n\
+                aws-sdk-s3 v1.0.0\nnotes v0.1.0 (/w/crates/notes) (*)\n\ntokio v1.48.0\n";
+    let linked = parse_tree(tree);
+    assert_eq!(
+        linked.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["aws-sdk-s3", "health", "http-api", "notes", "tokio"]
+    );
+    let rule = Rule {
+        package: "health".into(),
+        why: "it touches no S3",
+        forbidden: |n| aws_sdk(n) || domain(n),
+    };
+    assert_eq!(
+        broken(&rule, &linked),
+        [
+            "health links aws-sdk-s3: it touches no S3",
+            "health links notes: it touches no S3"
+        ]
+    );
+    assert!(aws_sdk("aws-config") && !aws_sdk("aws-lc-rs") && !aws_sdk("aws-smithy-types"));
+    assert!(domain("notes-http") && !domain("notes-api"));
+}
+
+#[test]
+fn dependency_rules_of_the_architecture_hold() {
+    let root = workspace::root();
+    let table = workspace::load_routes(&root).map_err(|e| e.to_string());
+    let table = match table {
+        Ok(table) => table,
+        Err(e) => panic!("cannot read the function table: {e}"),
+    };
+    let metadata = workspace::cargo_metadata(&root).map_err(|e| e.to_string());
+    let members: BTreeSet<String> = match metadata.and_then(|m| {
+        serde_json::from_str::<serde_json::Value>(&m).map_err(|e| format!("not JSON: {e}"))
+    }) {
+        Ok(metadata) => metadata["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str().map(str::to_owned))
+            .collect(),
+        Err(e) => panic!("cannot read the workspace metadata: {e}"),
+    };
+    let is_member = |name: &str| members.contains(name);
+
+    let mut rules = Vec::new();
+    let mut with_s3 = Vec::new();
+    for function in table.functions() {
+        if function.s3.is_empty() {
+            rules.push(Rule {
+                package: function.name.clone(),
+                why: "a function links the AWS SDK or the notes crates only if its \
+                      [package.metadata.function] grants it S3 access",
+                forbidden: |n| aws_sdk(n) || domain(n),
+            });
+        } else {
+            with_s3.push(function.name.clone());
+        }
+    }
+    for (package, why, forbidden) in [
+        (
+            "xtask",
+            "xtask links no AWS SDK and no async runtime (crates/deploy's xtask-aws talks to AWS)",
+            (|n| aws_sdk(n) || n == "tokio") as fn(&str) -> bool,
+        ),
+        (
+            "local-aws",
+            "the local stack runs the function binaries and links no domain crate",
+            domain,
+        ),
+        (
+            "http-api",
+            "the generic HTTP layer links neither the notes crates nor the AWS SDK",
+            |n| aws_sdk(n) || domain(n),
+        ),
+    ] {
+        rules.push(Rule {
+            package: package.into(),
+            why,
+            forbidden,
+        });
+    }
+    assert!(
+        rules.iter().any(|r| r.package == "health") && !with_s3.is_empty(),
+        "the function table should hold health (no S3) and at least one function with S3 \
+         access: {:?}",
+        table.names().collect::<Vec<_>>()
+    );
+
+    let mut found = Vec::new();
+    for rule in &rules {
+        found.extend(broken(rule, &linked_packages(&root, &rule.package)));
+    }
+    // function-table is the data model every other crate reads: it links no workspace crate.
+    let model = linked_packages(&root, "function-table");
+    found.extend(
+        model
+            .iter()
+            .filter(|name| *name != "function-table" && is_member(name))
+            .map(|name| format!("function-table links the workspace crate {name}")),
+    );
+    // The check sees the SDK where it is: a function with S3 access links aws-sdk-s3.
+    let s3_user = linked_packages(&root, &with_s3[0]);
+    assert!(
+        s3_user.contains("aws-sdk-s3"),
+        "{} has S3 access but `cargo tree` shows no aws-sdk-s3; is the tree read right? {s3_user:?}",
+        with_s3[0]
+    );
+    assert!(
+        found.is_empty(),
+        "docs/architecture.md's dependency rules are broken:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Whether `source` opens with a `//!` line (the module's documentation).
+fn opens_with_module_doc(source: &str) -> bool {
+    source.starts_with("//!")
+}
+
+/// The tracker's word for an entry, spelled with `concat!` so that this file does not match
+/// itself.
+const ISSUE: &str = concat!("iss", "ue");
+
+/// The `line: text` of every comment line of `source` that names a tracker entry by number
+/// ([`ISSUE`], then optional spaces or `#`, then a digit): a reader of the code cannot see the
+/// tracker, so a comment states the fact itself.
+fn issue_references(source: &str) -> Vec<String> {
+    let lower = source.to_lowercase();
+    lower
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let Some(at) = line.find("//") else {
+                return false;
+            };
+            let comment = &line[at..];
+            comment.match_indices(ISSUE).any(|(i, word)| {
+                let rest = comment[i + word.len()..].trim_start_matches([' ', '#']);
+                rest.len() < comment.len() - i - word.len()
+                    && rest.starts_with(|c: char| c.is_ascii_digit())
+            })
+        })
+        .map(|(i, _)| format!("{}: {}", i + 1, source.lines().nth(i).unwrap_or("").trim()))
+        .collect()
+}
+
+#[test]
+fn every_rust_file_opens_with_a_doc_line_and_names_no_issue() {
+    assert!(opens_with_module_doc("//! What this is.\n\nuse x;\n"));
+    assert!(!opens_with_module_doc("use x;\n//! late\n"));
+    assert!(!opens_with_module_doc("// plain comment\n"));
+    assert!(!opens_with_module_doc(""));
+    let capital = format!("I{}", &ISSUE[1..]);
+    assert_eq!(
+        issue_references(&format!(
+            "//! Aims ({ISSUE} #8).\n// see {capital} 12\nlet {ISSUE} = 3;\n// {ISSUE}s\n"
+        )),
+        [
+            format!("1: //! Aims ({ISSUE} #8)."),
+            format!("2: // see {capital} 12")
+        ]
+    );
+    assert!(
+        issue_references(&format!(
+            "// an {ISSUE}r\n// the {ISSUE} is #\n// {ISSUE}, 3\n"
+        ))
+        .is_empty()
+    );
+
+    let root = workspace::root();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    assert!(
+        files.len() > 20,
+        "the scan found too few files under {}: {files:?}",
+        root.display()
+    );
+    let mut undocumented = Vec::new();
+    let mut references = Vec::new();
+    for file in &files {
+        let shown = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let source = match std::fs::read_to_string(file) {
+            Ok(source) => source,
+            Err(e) => panic!("cannot read {shown}: {e}"),
+        };
+        if !opens_with_module_doc(&source) {
+            undocumented.push(shown.clone());
+        }
+        references.extend(
+            issue_references(&source)
+                .into_iter()
+                .map(|l| format!("{shown}:{l}")),
+        );
+    }
+    assert!(
+        undocumented.is_empty(),
+        "every .rs file opens with a `//!` line saying what it is for; these do not:\n{}",
+        undocumented.join("\n")
+    );
+    assert!(
+        references.is_empty(),
+        "comments name issues by number; state the fact itself instead:\n{}",
+        references.join("\n")
     );
 }

@@ -1,6 +1,6 @@
 //! Why a run missed an aim and what would close it, written from the measurements themselves
 //! (the figures quoted are this run's). [`crate::report::render`] shows the text of the aims
-//! that were missed; the causes are the ones found while building the bench (issue #8).
+//! that were missed; the causes are the ones found while building the bench.
 
 use crate::model::{Measurements, Runtime, Server};
 use crate::report::{AimId, P99_CONCURRENCY, P99_ROUTE, throughput_ratios};

@@ -17,7 +17,7 @@ pub const P99_ROUTE: &str = "GET /me";
 /// The concurrency of the p99 aim.
 pub const P99_CONCURRENCY: usize = 32;
 
-/// The aims of issue #8, in the report's order.
+/// The aims the bench measures against, in the report's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AimId {
     /// Cold start median ≤ 10 ms for every function.
