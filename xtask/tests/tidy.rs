@@ -334,17 +334,31 @@ fn dependency_rules_of_the_architecture_hold() {
         Err(e) => panic!("cannot read the function table: {e}"),
     };
     let metadata = workspace::cargo_metadata(&root).map_err(|e| e.to_string());
-    let members: BTreeSet<String> = match metadata.and_then(|m| {
+    let metadata = match metadata.and_then(|m| {
         serde_json::from_str::<serde_json::Value>(&m).map_err(|e| format!("not JSON: {e}"))
     }) {
-        Ok(metadata) => metadata["packages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["name"].as_str().map(str::to_owned))
-            .collect(),
+        Ok(metadata) => metadata,
         Err(e) => panic!("cannot read the workspace metadata: {e}"),
     };
+    let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+    let members: BTreeSet<String> = packages
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    // The shared test fixtures are a dev-dependency only: nothing that ships links them.
+    let mut found: Vec<String> = packages
+        .iter()
+        .flat_map(|package| {
+            let name = package["name"].as_str().unwrap_or_default().to_owned();
+            package["dependencies"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| d["name"] == "test-support" && d["kind"] != "dev")
+                .map(move |_| format!("{name} has test-support outside [dev-dependencies]"))
+        })
+        .collect();
     let is_member = |name: &str| members.contains(name);
 
     let mut rules = Vec::new();
@@ -391,7 +405,6 @@ fn dependency_rules_of_the_architecture_hold() {
         table.names().collect::<Vec<_>>()
     );
 
-    let mut found = Vec::new();
     for rule in &rules {
         found.extend(broken(rule, &linked_packages(&root, &rule.package)));
     }

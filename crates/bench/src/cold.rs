@@ -48,6 +48,7 @@ pub async fn measure(target: &Target, counts: Counts, workload: &mut Workload) -
     let spec = FunctionSpec {
         name: name.clone(),
         binary: target.binary.clone(),
+        args: Vec::new(),
         env: target.env.clone(),
         memory: target.route.memory,
         timeout: Duration::from_secs(u64::from(target.route.timeout).max(30)),

@@ -7,66 +7,20 @@
 use std::hint::black_box;
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_claims::verify::{JwtVerifier, VerifierConfig};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use serde_json::json;
+use test_support::jwt::{TestKey, cognito_id_claims};
 
 const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_BenchPool";
 const CLIENT: &str = "bench-client";
 const KID: &str = "bench-key";
 
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A key pair, its JWKS document and an id token signed with it.
+/// A key pair's JWKS document and an id token signed with it.
 fn key_and_token() -> (String, String) {
-    let Ok(pair) = KeyPair::generate(KeySize::Rsa2048) else {
-        panic!("RSA key generation failed");
-    };
-    let public = pair.public_key();
-    let jwks = json!({"keys": [{
-        "alg": "RS256", "kty": "RSA", "use": "sig", "kid": KID,
-        "e": b64(public.exponent().big_endian_without_leading_zero()),
-        "n": b64(public.modulus().big_endian_without_leading_zero()),
-    }]})
-    .to_string();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let claims = json!({
-        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "cognito:groups": ["admin", "users"],
-        "email_verified": true, "iss": ISSUER, "cognito:username": "alice",
-        "origin_jti": "a6f5e4d3-c2b1-a0f9-e8d7-c6b5a4f3e2d1", "aud": CLIENT,
-        "event_id": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d", "token_use": "id",
-        "auth_time": now - 10, "exp": now + 86_400, "iat": now - 10,
-        "jti": "d1e2f3a4-b5c6-d7e8-f9a0-b1c2d3e4f5a6", "email": "alice@example.com",
-    });
-    let input = format!(
-        "{}.{}",
-        b64(json!({"alg": "RS256", "kid": KID}).to_string()),
-        b64(claims.to_string())
-    );
-    let mut signature = vec![0; pair.public_modulus_len()];
-    if pair
-        .sign(
-            &RSA_PKCS1_SHA256,
-            &SystemRandom::new(),
-            input.as_bytes(),
-            &mut signature,
-        )
-        .is_err()
-    {
-        panic!("RS256 signing failed");
-    }
-    (jwks, format!("{input}.{}", b64(signature)))
+    let key = TestKey::new(KID);
+    let claims = cognito_id_claims(ISSUER, CLIENT, 86_400);
+    (key.jwks().to_string(), key.rs256(&claims))
 }
 
 /// Serves `jwks` to every connection on a loopback port, from a background thread.

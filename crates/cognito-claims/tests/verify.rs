@@ -6,11 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
-use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, ExplicitAuthFlowsType};
+use aws_lc_rs::signature::RSA_PKCS1_SHA384;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_claims::verify::{
@@ -19,6 +15,8 @@ use cognito_claims::verify::{
 };
 use cognito_claims::{CognitoClaims, TokenUse};
 use serde_json::{Value, json};
+use test_support::jwt::{TestKey, b64, cognito_id_claims};
+use test_support::moto;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -29,68 +27,6 @@ const CLIENT: &str = "client-a";
 // Test keys, tokens and a loopback JWKS endpoint
 // ---------------------------------------------------------------------------------------------
 
-/// An RSA key pair of our own, published under `kid`.
-struct TestKey {
-    kid: String,
-    pair: RsaKeyPair,
-}
-
-impl TestKey {
-    fn new(kid: &str) -> Self {
-        Self {
-            kid: kid.to_owned(),
-            pair: RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation"),
-        }
-    }
-
-    /// The public key as a JWK, the way Cognito publishes it.
-    fn jwk(&self) -> Value {
-        let public = self.pair.public_key();
-        json!({
-            "alg": "RS256",
-            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-            "kid": self.kid,
-            "kty": "RSA",
-            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-            "use": "sig",
-        })
-    }
-
-    /// The DER-encoded public key, what an attacker can download and misuse as an HMAC secret.
-    fn public_der(&self) -> Vec<u8> {
-        self.pair.public_key().as_ref().to_vec()
-    }
-
-    /// A compact JWS of `header` and `claims`, RS256-signed with this key.
-    fn token(&self, header: &Value, claims: &Value) -> String {
-        self.sign_raw(&b64(header.to_string()), &b64(claims.to_string()))
-    }
-
-    /// An RS256 token with the usual header naming this key.
-    fn rs256(&self, claims: &Value) -> String {
-        self.token(&json!({ "alg": "RS256", "kid": self.kid }), claims)
-    }
-
-    /// Signs already-encoded segments, which may be deliberately broken.
-    fn sign_raw(&self, header: &str, payload: &str) -> String {
-        let input = format!("{header}.{payload}");
-        let mut signature = vec![0; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                input.as_bytes(),
-                &mut signature,
-            )
-            .expect("RS256 signing");
-        format!("{input}.{}", b64(signature))
-    }
-}
-
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn now() -> i64 {
     let elapsed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -100,23 +36,7 @@ fn now() -> i64 {
 
 /// Claims of a valid Cognito id token for `CLIENT`.
 fn id_claims() -> Value {
-    let now = now();
-    json!({
-        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-        "cognito:groups": ["admin", "users"],
-        "email_verified": true,
-        "iss": ISSUER,
-        "cognito:username": "alice",
-        "origin_jti": "a6f5e4d3-c2b1-a0f9-e8d7-c6b5a4f3e2d1",
-        "aud": CLIENT,
-        "event_id": "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
-        "token_use": "id",
-        "auth_time": now - 10,
-        "exp": now + 3600,
-        "iat": now - 10,
-        "jti": "d1e2f3a4-b5c6-d7e8-f9a0-b1c2d3e4f5a6",
-        "email": "alice@example.com",
-    })
+    cognito_id_claims(ISSUER, CLIENT, 3600)
 }
 
 /// Claims of a valid Cognito access token for `CLIENT`.
@@ -372,17 +292,8 @@ async fn rejects_forged_and_broken_tokens() {
         format!("{input}.{}", b64(tag.as_ref()))
     };
     let rs384 = {
-        let input = format!("{}.{payload_b64}", b64(r#"{"alg":"RS384","kid":"k1"}"#));
-        let mut signature = vec![0; key.pair.public_modulus_len()];
-        key.pair
-            .sign(
-                &RSA_PKCS1_SHA384,
-                &SystemRandom::new(),
-                input.as_bytes(),
-                &mut signature,
-            )
-            .expect("RS384 signing");
-        format!("{input}.{}", b64(signature))
+        let header = b64(r#"{"alg":"RS384","kid":"k1"}"#);
+        key.sign_with(&RSA_PKCS1_SHA384, &header, &payload_b64)
     };
     let jwk_n = key.jwk()["n"].as_str().expect("n").to_owned();
 
@@ -1005,145 +916,34 @@ async fn jwks_failures_are_server_errors() {
 // Real Cognito-format tokens from moto server
 // ---------------------------------------------------------------------------------------------
 
-fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").expect(
-        "MOTO_ENDPOINT is not set: run these tests through `cargo xtask test`, which starts \
-         moto server (or start `moto_server -H 127.0.0.1 -p PORT` and set \
-         MOTO_ENDPOINT=http://127.0.0.1:PORT)",
+async fn moto_sign_in() -> moto::SignedIn {
+    moto::sign_in(
+        &moto::sdk_config(&moto::endpoint()),
+        "cognito-claims",
+        &["admin"],
     )
+    .await
 }
 
-/// A user pool, app client and user in moto, and the tokens of one sign-in.
-struct MotoSignIn {
-    endpoint: String,
-    pool_id: String,
-    client_id: String,
-    username: String,
-    email: String,
-    id_token: String,
-    access_token: String,
-}
-
-async fn moto_sign_in() -> MotoSignIn {
-    let endpoint = moto_endpoint();
-    let config = aws_sdk_cognitoidentityprovider::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-        .build();
-    let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(config);
-    let suffix = ulid::Ulid::new().to_string().to_lowercase();
-
-    let pool = cognito
-        .create_user_pool()
-        .pool_name(format!("cognito-claims-{suffix}"))
-        .send()
-        .await
-        .expect("CreateUserPool");
-    let pool_id = pool
-        .user_pool()
-        .and_then(|p| p.id())
-        .expect("user pool id")
-        .to_owned();
-    let client = cognito
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name(format!("web-{suffix}"))
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .read_attributes("email")
-        .send()
-        .await
-        .expect("CreateUserPoolClient");
-    let client_id = client
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .expect("client id")
-        .to_owned();
-
-    let username = format!("user-{suffix}");
-    let email = format!("{username}@example.com");
-    let password = "Correct-Horse-9-Battery";
-    cognito
-        .sign_up()
-        .client_id(&client_id)
-        .username(&username)
-        .password(password)
-        .user_attributes(
-            AttributeType::builder()
-                .name("email")
-                .value(&email)
-                .build()
-                .expect("attribute"),
+/// A verifier for `sign_in`'s pool: moto names the real AWS host in `iss` but serves the JWKS
+/// itself.
+fn moto_verifier(sign_in: &moto::SignedIn, edit: impl FnOnce(&mut VerifierConfig)) -> JwtVerifier {
+    let mut config = VerifierConfig {
+        jwks_url: Some(sign_in.jwks_url()),
+        ..VerifierConfig::for_user_pool(
+            moto::REGION,
+            &sign_in.pool_id,
+            [sign_in.client_id.as_str()],
         )
-        .send()
-        .await
-        .expect("SignUp");
-    cognito
-        .admin_confirm_sign_up()
-        .user_pool_id(&pool_id)
-        .username(&username)
-        .send()
-        .await
-        .expect("AdminConfirmSignUp");
-    cognito
-        .create_group()
-        .user_pool_id(&pool_id)
-        .group_name("admin")
-        .send()
-        .await
-        .expect("CreateGroup");
-    cognito
-        .admin_add_user_to_group()
-        .user_pool_id(&pool_id)
-        .username(&username)
-        .group_name("admin")
-        .send()
-        .await
-        .expect("AdminAddUserToGroup");
-    let auth = cognito
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&client_id)
-        .auth_parameters("USERNAME", &username)
-        .auth_parameters("PASSWORD", password)
-        .send()
-        .await
-        .expect("InitiateAuth");
-    let result = auth.authentication_result().expect("tokens");
-    MotoSignIn {
-        id_token: result.id_token().expect("id token").to_owned(),
-        access_token: result.access_token().expect("access token").to_owned(),
-        endpoint,
-        pool_id,
-        client_id,
-        username,
-        email,
-    }
-}
-
-impl MotoSignIn {
-    /// A verifier for this pool: moto names the real AWS host in `iss` but serves the JWKS
-    /// itself.
-    fn verifier(&self, edit: impl FnOnce(&mut VerifierConfig)) -> JwtVerifier {
-        let mut config = VerifierConfig {
-            jwks_url: Some(format!(
-                "{}/{}/.well-known/jwks.json",
-                self.endpoint.trim_end_matches('/'),
-                self.pool_id
-            )),
-            ..VerifierConfig::for_user_pool("us-east-1", &self.pool_id, [self.client_id.as_str()])
-        };
-        edit(&mut config);
-        JwtVerifier::new(config).expect("valid verifier config")
-    }
+    };
+    edit(&mut config);
+    JwtVerifier::new(config).expect("valid verifier config")
 }
 
 #[tokio::test]
 async fn moto_cognito_tokens() {
     let sign_in = moto_sign_in().await;
-    let verifier = sign_in.verifier(|_| {});
+    let verifier = moto_verifier(&sign_in, |_| {});
 
     let id = assert_accepted(&verifier, "moto id token", &sign_in.id_token).await;
     assert_eq!(id.kid, "dummy");
@@ -1189,7 +989,7 @@ async fn moto_cognito_tokens() {
     }
 
     // Wrong audience: neither `aud` nor `client_id` is accepted.
-    let other_client = sign_in.verifier(|c| c.audiences = vec!["some-other-client".into()]);
+    let other_client = moto_verifier(&sign_in, |c| c.audiences = vec!["some-other-client".into()]);
     assert_rejected(
         &other_client,
         "id token, wrong audience",
@@ -1206,7 +1006,7 @@ async fn moto_cognito_tokens() {
     .await;
 
     // Required token_use.
-    let access_only = sign_in.verifier(|c| c.required_token_use = Some(TokenUse::Access));
+    let access_only = moto_verifier(&sign_in, |c| c.required_token_use = Some(TokenUse::Access));
     assert_rejected(
         &access_only,
         "id token where access is required",
@@ -1215,7 +1015,7 @@ async fn moto_cognito_tokens() {
     )
     .await;
     assert_accepted(&access_only, "access token", &sign_in.access_token).await;
-    let id_only = sign_in.verifier(|c| c.required_token_use = Some(TokenUse::Id));
+    let id_only = moto_verifier(&sign_in, |c| c.required_token_use = Some(TokenUse::Id));
     assert_rejected(
         &id_only,
         "access token where id is required",
@@ -1225,7 +1025,7 @@ async fn moto_cognito_tokens() {
     .await;
 
     // Another pool's issuer.
-    let other_pool = sign_in.verifier(|c| {
+    let other_pool = moto_verifier(&sign_in, |c| {
         c.issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other".into();
     });
     assert_rejected(

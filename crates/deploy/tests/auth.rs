@@ -150,15 +150,6 @@ async fn refresh_and_errors() {
     assert!(matches!(err, Err(AuthError::Unreachable { .. })), "{err:?}");
 }
 
-/// Picks a free loopback port for the callback listener.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0");
-    let Ok(port) = listener.and_then(|l| l.local_addr()).map(|a| a.port()) else {
-        panic!("no free port");
-    };
-    port
-}
-
 /// Plays the browser: follows the authorize URL's redirect_uri with a code and the given state.
 fn browser(authorize_url: &str, code: &str, state: Option<&str>) -> tokio::task::JoinHandle<u16> {
     let Ok(url) = reqwest::Url::parse(authorize_url) else {
@@ -178,7 +169,7 @@ fn browser(authorize_url: &str, code: &str, state: Option<&str>) -> tokio::task:
 #[tokio::test]
 async fn login_sends_the_verifier_of_its_challenge() {
     let (client, recorded) = fake_hosted_ui().await;
-    let redirect = format!("http://localhost:{}/callback", free_port());
+    let redirect = format!("http://localhost:{}/callback", test_support::free_port());
     let mut shown = String::new();
     let mut browser_task = None;
     let tokens = auth::login(&client, &redirect, Duration::from_secs(20), |url| {
@@ -212,7 +203,7 @@ async fn login_sends_the_verifier_of_its_challenge() {
 #[tokio::test]
 async fn login_rejects_a_forged_state_and_times_out() {
     let (client, recorded) = fake_hosted_ui().await;
-    let redirect = format!("http://127.0.0.1:{}/cb", free_port());
+    let redirect = format!("http://127.0.0.1:{}/cb", test_support::free_port());
     let result = auth::login(&client, &redirect, Duration::from_secs(20), |url| {
         drop(browser(url, "good", Some("forged")));
     })
@@ -226,7 +217,7 @@ async fn login_rejects_a_forged_state_and_times_out() {
         "a forged callback was exchanged"
     );
 
-    let redirect = format!("http://127.0.0.1:{}/cb", free_port());
+    let redirect = format!("http://127.0.0.1:{}/cb", test_support::free_port());
     let result = auth::login(&client, &redirect, Duration::from_millis(200), |_| {}).await;
     assert!(
         matches!(&result, Err(AuthError::Login(m)) if m.contains("no callback within")),

@@ -22,31 +22,9 @@ use deploy::{
 };
 use sha2::{Digest as _, Sha256};
 use tempfile::TempDir;
+use test_support::moto::{endpoint as moto_endpoint, sdk_config};
 
 const ROLE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
-fn moto_endpoint() -> String {
-    let endpoint = std::env::var("MOTO_ENDPOINT").unwrap_or_default();
-    assert!(
-        !endpoint.is_empty(),
-        "MOTO_ENDPOINT is not set: run these tests through `cargo xtask test`, which starts moto \
-         server (or start `moto_server -H 127.0.0.1 -p PORT` and set \
-         MOTO_ENDPOINT=http://127.0.0.1:PORT)"
-    );
-    endpoint
-}
-
-/// A configuration with fixed fake credentials, so a developer's own AWS setup never matters.
-fn sdk_config(endpoint: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
-            aws_sdk_lambda::config::Credentials::new("test", "test", None, None, "deploy-tests"),
-        ))
-        .build()
-}
 
 /// A zip with one `bootstrap` entry holding `content` (Lambda never runs it on moto).
 fn zip_of(content: &[u8]) -> Vec<u8> {

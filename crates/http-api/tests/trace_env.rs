@@ -5,26 +5,26 @@
 //! (patches/lambda_runtime/README.md). The handler must still see the trace id, in the context.
 //!
 //! Without a harness (`harness = false`): the workspace forbids `unsafe`, so the test cannot set
-//! the Lambda variables in its own process. It runs itself again as a child with them set, as a
-//! function serving [`http_api::run`] against a Runtime API served here on loopback, sends two
-//! invocations with distinct trace ids and checks what the handler saw.
+//! the Lambda variables in its own process. It runs itself again as a function serving
+//! [`http_api::run`], under the local stack's Lambda emulator (`local_aws::lambda`, the Runtime
+//! API the dev stack uses), invokes the one warm instance twice and checks what the handler saw
+//! against the trace ids the emulator handed out.
 
-mod common;
-
-use std::{process::ExitCode, time::Duration};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use http_api::{Request, testing::Event};
 use lambda_http::RequestExt;
+use local_aws::lambda::{FunctionSpec, Lambda, LambdaConfig};
 use serde_json::{Value, json};
 
 /// Set in the child's environment: run as the function.
 const CHILD: &str = "HTTP_API_TRACE_ENV_CHILD";
 const TRACE_VAR: &str = "_X_AMZN_TRACE_ID";
-/// How long the child may take to answer both invocations (it only has to start).
-const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -70,53 +70,36 @@ async fn report_trace(
 }
 
 async fn parent() -> Result<(), String> {
-    let invocations = [
-        (
-            "trace-env-1",
-            "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0",
-        ),
-        (
-            "trace-env-2",
-            "Root=1-67a1b2c4-89abcdef0123456789abcdef;Parent=7e3b5c1d9a2f4e60;Sampled=1",
-        ),
-    ];
-    let (address, mut answered) = common::serve(
-        invocations
-            .iter()
-            .map(|(request_id, trace_id)| common::Invocation {
-                request_id: (*request_id).to_owned(),
-                trace_id: (*trace_id).to_owned(),
-                event: Event::new("GET /health").to_json().to_string(),
-            })
-            .collect(),
-    )
-    .await?;
-    let mut child = common::function_command(CHILD, "trace-env", address)?
-        .env_remove(TRACE_VAR)
-        .spawn()
-        .map_err(|e| format!("cannot start the child function: {e}"))?;
-
+    let exe = std::env::current_exe().map_err(|e| format!("where is this test binary: {e}"))?;
+    let lambda = Lambda::new(
+        [FunctionSpec {
+            name: "trace-env".to_owned(),
+            binary: exe,
+            args: Vec::new(),
+            env: vec![(CHILD.to_owned(), "1".to_owned())],
+            memory: 128,
+            // It only has to start (a debug build, on a busy machine).
+            timeout: Duration::from_secs(60),
+            max_instances: 1,
+        }],
+        LambdaConfig::default(),
+    );
+    let event = Event::new("GET /health").to_json().to_string();
     let mut problems = Vec::new();
-    for (request_id, trace_id) in invocations {
-        let answer = tokio::select! {
-            answer = tokio::time::timeout(ANSWER_WITHIN, answered.recv()) => answer,
-            status = child.wait() => {
-                return Err(format!("the child function exited before answering: {status:?}"));
-            }
-        };
-        let (answered_id, body) = match answer {
-            Ok(Some(answer)) => answer,
-            Ok(None) => return Err("the Runtime API stopped".into()),
-            Err(_) => {
-                return Err(format!(
-                    "no answer to {request_id} within {ANSWER_WITHIN:?}"
-                ));
-            }
-        };
-        if answered_id != request_id {
-            problems.push(format!("answered {answered_id}, expected {request_id}"));
+    let mut trace_ids = Vec::new();
+    for (n, request_id) in ["trace-env-1", "trace-env-2"].into_iter().enumerate() {
+        let invoked = lambda
+            .invoke("trace-env", event.clone().into_bytes(), request_id)
+            .await
+            .map_err(|e| format!("invocation {request_id}: {e}"))?;
+        if invoked.cold != (n == 0) || invoked.instance != 1 {
+            problems.push(format!(
+                "invocation {request_id} ran cold={} on instance {}: both should run on one \
+                 warm instance",
+                invoked.cold, invoked.instance
+            ));
         }
-        let seen = seen_by_handler(&body)?;
+        let seen = seen_by_handler(&invoked.payload)?;
         if seen["env"] != Value::Null {
             problems.push(format!(
                 "invocation {request_id}: the runtime set {TRACE_VAR}={} in the environment \
@@ -124,14 +107,21 @@ async fn parent() -> Result<(), String> {
                 seen["env"]
             ));
         }
-        if seen["context"] != trace_id {
+        if seen["context"] != invoked.trace_id.as_str() {
             problems.push(format!(
-                "invocation {request_id}: the context's trace id is {}, expected {trace_id}",
-                seen["context"]
+                "invocation {request_id}: the context's trace id is {}, expected {}",
+                seen["context"], invoked.trace_id
             ));
         }
+        trace_ids.push(invoked.trace_id);
     }
-    let _ = child.kill().await;
+    lambda.shutdown().await;
+    if trace_ids[0] == trace_ids[1] {
+        problems.push(format!(
+            "the emulator handed out one trace id twice: {}",
+            trace_ids[0]
+        ));
+    }
     if problems.is_empty() {
         Ok(())
     } else {

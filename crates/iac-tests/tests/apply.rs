@@ -621,21 +621,13 @@ struct Aws {
 
 impl Aws {
     async fn new(endpoint: &str) -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("test", "test", None, None, "iac-tests"))
-            .load()
-            .await;
-        let s3 = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build();
+        let config = test_support::moto::sdk_config(endpoint);
         Self {
             endpoint: endpoint.to_owned(),
             apigw: aws_sdk_apigatewayv2::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: test_support::moto::s3(&config),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
             http: reqwest::Client::new(),
         }

@@ -7,7 +7,11 @@
 //! `init/error`). Instances start on demand (a cold start), stay warm for the next invocation,
 //! are added while all are busy up to the function's limit, are reaped after sitting idle, are
 //! killed when an invocation outlives the function's timeout, and are replaced when they crash.
-//! Their stdout and stderr are forwarded line by line, prefixed with the function's name.
+//! Their stdout and stderr are forwarded line by line, prefixed with the function's name; once
+//! an instance is stopped, all it wrote has been forwarded. Each invocation gets a fresh X-Ray
+//! trace header (reported back in [`Invoked::trace_id`]). The program may be an emulator with
+//! the bootstrap as its argument ([`FunctionSpec::args`]: the arm64 test runs
+//! `qemu-aarch64 bootstrap`), and tests run their own binary again as a function under it.
 //!
 //! Each instance's Runtime API is reachable by that instance only: it is served under a random,
 //! unguessable path prefix of its own (256 bits), given to the process in
@@ -24,6 +28,7 @@
 //! (`/proc/PID/environ`); the prefix keeps out other users and anything that can only connect.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -41,8 +46,11 @@ use tokio::sync::{Mutex, Notify, mpsc, oneshot, watch};
 pub struct FunctionSpec {
     /// The function's name (its crate), used in logs and `AWS_LAMBDA_FUNCTION_NAME`.
     pub name: String,
-    /// The `bootstrap` binary to run.
+    /// The program to run: the function's `bootstrap`, or an emulator (qemu-user) that runs
+    /// it from [`FunctionSpec::args`].
     pub binary: PathBuf,
+    /// Arguments of the program (none for a `bootstrap`, which Lambda starts without any).
+    pub args: Vec<OsString>,
     /// The function's own environment (what Terraform sets), besides Lambda's standard variables.
     pub env: Vec<(String, String)>,
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
@@ -105,6 +113,8 @@ pub struct Invoked {
     pub cold: bool,
     /// Which instance ran it (1, 2, … per function).
     pub instance: u32,
+    /// The X-Ray trace header the function was handed (`Lambda-Runtime-Trace-Id`).
+    pub trace_id: String,
 }
 
 /// Why an invocation did not return a response.
@@ -298,7 +308,8 @@ impl Lambda {
             .collect()
     }
 
-    /// Stops every instance.
+    /// Stops every idle instance (a busy one stops after its invocation). Once it returns,
+    /// everything the stopped instances wrote has been forwarded (to stderr and the log file).
     pub async fn shutdown(&self) {
         self.reaper.abort();
         for pool in self.pools.values() {
@@ -320,7 +331,10 @@ impl Pool {
     async fn invoke(&self, event: Vec<u8>, request_id: &str) -> Result<Invoked, InvokeError> {
         let (instance, cold) = self.acquire().await?;
         let spec = instance.spec.clone();
-        let result = instance.run(event, request_id, spec.timeout).await;
+        let trace_id = trace_id();
+        let result = instance
+            .run(event, request_id, &trace_id, spec.timeout)
+            .await;
         instance.busy.store(false, Ordering::SeqCst);
         *instance.last_used.lock().await = Instant::now();
         if result.is_err() || instance.retired.load(Ordering::SeqCst) {
@@ -332,6 +346,7 @@ impl Pool {
             payload,
             cold,
             instance: instance.id,
+            trace_id,
         })
     }
 
@@ -422,6 +437,7 @@ type Reply = oneshot::Sender<Result<Vec<u8>, String>>;
 /// One invocation handed to an instance through its Runtime API.
 struct Invocation {
     request_id: String,
+    trace_id: String,
     event: Vec<u8>,
     deadline_ms: u128,
     reply: Reply,
@@ -447,6 +463,9 @@ struct Instance {
     exited: watch::Receiver<Option<String>>,
     kill: Mutex<Option<oneshot::Sender<()>>>,
     server: tokio::task::JoinHandle<()>,
+    /// The tasks forwarding its stdout and stderr; [`Instance::stop`] waits for them, so that
+    /// everything the process wrote is forwarded once it is stopped.
+    forwarders: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Instance {
@@ -501,8 +520,9 @@ impl Instance {
 
         let mut command = tokio::process::Command::new(&spec.binary);
         command
+            .args(&spec.args)
             .env_clear()
-            .envs(std::env::var_os("PATH").map(|p| (std::ffi::OsString::from("PATH"), p)))
+            .envs(std::env::var_os("PATH").map(|p| (OsString::from("PATH"), p)))
             .envs(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())))
             .envs(lambda_env(&spec, config, id, &runtime_api))
             .stdin(Stdio::null())
@@ -518,21 +538,22 @@ impl Instance {
         };
         let pid = child.id();
         let label = format!("{}#{id}", spec.name);
+        let mut forwarders = Vec::new();
         if let Some(out) = child.stdout.take() {
-            forward(
+            forwarders.push(forward(
                 out,
                 label.clone(),
                 config.forward_logs,
                 config.log_file.clone(),
-            );
+            ));
         }
         if let Some(err) = child.stderr.take() {
-            forward(
+            forwarders.push(forward(
                 err,
                 label.clone(),
                 config.forward_logs,
                 config.log_file.clone(),
-            );
+            ));
         }
         let (exit_tx, exited) = watch::channel(None);
         let (kill, kill_rx) = oneshot::channel::<()>();
@@ -558,6 +579,7 @@ impl Instance {
             exited,
             kill: Mutex::new(Some(kill)),
             server,
+            forwarders: Mutex::new(forwarders),
         }))
     }
 
@@ -569,6 +591,7 @@ impl Instance {
         &self,
         event: Vec<u8>,
         request_id: &str,
+        trace_id: &str,
         timeout: Duration,
     ) -> Result<Vec<u8>, InvokeError> {
         let function = self.spec.name.clone();
@@ -579,6 +602,7 @@ impl Instance {
         let (reply, answer) = oneshot::channel();
         let invocation = Invocation {
             request_id: request_id.to_owned(),
+            trace_id: trace_id.to_owned(),
             event,
             deadline_ms,
             reply,
@@ -627,7 +651,24 @@ impl Instance {
         let _ =
             tokio::time::timeout(Duration::from_secs(5), exited.wait_for(Option::is_some)).await;
         self.server.abort();
+        // The pipes end with the process (a child it left behind may hold them open: bounded).
+        let forwarders = std::mem::take(&mut *self.forwarders.lock().await);
+        for forwarder in forwarders {
+            let _ = tokio::time::timeout(Duration::from_secs(5), forwarder).await;
+        }
     }
+}
+
+/// A fresh X-Ray trace header, unsampled, as Lambda hands one to each invocation
+/// (`Root=1-<8 hex digits of epoch seconds>-<24 hex digits>`; "Tracing header", AWS X-Ray
+/// Developer Guide).
+fn trace_id() -> String {
+    // The low 96 bits of a ULID: 80 random bits and the low 16 of its millisecond clock.
+    let unique = ulid::Ulid::new().0 & ((1_u128 << 96) - 1);
+    format!(
+        "Root=1-{:08x}-{unique:024x};Sampled=0",
+        chrono::Utc::now().timestamp()
+    )
 }
 
 /// A random path segment of 256 bits (base64url) for an instance's Runtime API.
@@ -679,7 +720,7 @@ fn forward(
     label: String,
     enabled: bool,
     log_file: Option<PathBuf>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut file = match log_file {
             Some(path) => tokio::fs::OpenOptions::new()
@@ -702,7 +743,7 @@ fn forward(
                     .await;
             }
         }
-    });
+    })
 }
 
 async fn next(State(api): State<Arc<RuntimeApi>>) -> Result<(HeaderMap, Vec<u8>), StatusCode> {
@@ -724,14 +765,7 @@ async fn next(State(api): State<Arc<RuntimeApi>>) -> Result<(HeaderMap, Vec<u8>)
             "lambda-runtime-invoked-function-arn",
             api.function_arn.clone(),
         ),
-        (
-            "lambda-runtime-trace-id",
-            format!(
-                "Root=1-{:08x}-{};Sampled=0",
-                chrono::Utc::now().timestamp(),
-                &ulid::Ulid::new().to_string().to_lowercase()[..24]
-            ),
-        ),
+        ("lambda-runtime-trace-id", invocation.trace_id.clone()),
         ("content-type", "application/json".to_owned()),
     ];
     for (name, value) in values {
@@ -783,4 +817,21 @@ async fn error(
 async fn init_error(State(api): State<Arc<RuntimeApi>>, body: axum::body::Bytes) -> StatusCode {
     *api.init_error.lock().await = Some(String::from_utf8_lossy(&body).into_owned());
     StatusCode::ACCEPTED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_ids_have_x_rays_root_format_and_differ() {
+        let format = regex::Regex::new("^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Sampled=0$");
+        let Ok(format) = format else {
+            panic!("the pattern compiles");
+        };
+        let (a, b) = (trace_id(), trace_id());
+        assert!(format.is_match(&a), "{a}");
+        assert!(format.is_match(&b), "{b}");
+        assert_ne!(a, b);
+    }
 }

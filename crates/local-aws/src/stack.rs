@@ -221,6 +221,7 @@ impl LocalStack {
             functions.push(FunctionSpec {
                 name: route.name.clone(),
                 binary,
+                args: Vec::new(),
                 env: function_env(&config),
                 memory: route.memory,
                 timeout: Duration::from_secs(u64::from(route.timeout)),

@@ -36,17 +36,10 @@ impl Drop for Driver {
     }
 }
 
-fn free_port() -> u16 {
-    match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
-        Ok(addr) => addr.port(),
-        Err(e) => panic!("a free port: {e}"),
-    }
-}
-
 /// Starts chromedriver and waits (bounded) until its `/status` says ready.
 async fn start_driver() -> (Driver, String) {
     let chromedriver = env("CHROMEDRIVER");
-    let port = free_port();
+    let port = test_support::free_port();
     let child = Command::new(&chromedriver)
         .arg(format!("--port={port}"))
         .env("LD_LIBRARY_PATH", env("CHROMIUM_LIBRARY_PATH"))

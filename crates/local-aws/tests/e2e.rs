@@ -670,104 +670,13 @@ async fn a_swapped_binary_starts_fresh_and_idle_instances_are_reaped() {
 /// any Cognito-compatible issuer, and `--store s3` puts notes where the deployed stack does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn moto_cognito_tokens_and_the_s3_store_through_the_gateway() {
-    use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
-    use aws_sdk_cognitoidentityprovider::types::{
-        AttributeType, AuthFlowType, ExplicitAuthFlowsType,
-    };
-    let endpoint = match std::env::var("MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "MOTO_ENDPOINT is not set: run this test through `cargo xtask test`, which starts \
-             moto server"
-        ),
-    };
-    let credentials = Credentials::new("test", "test", None, None, "static");
-    let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
-        aws_sdk_cognitoidentityprovider::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&endpoint)
-            .credentials_provider(credentials.clone())
-            .build(),
-    );
-    let suffix = ulid::Ulid::new().to_string().to_lowercase();
-    let pool = cognito
-        .create_user_pool()
-        .pool_name(format!("local-aws-{suffix}"))
-        .send()
-        .await;
-    let Some(pool_id) = pool
-        .ok()
-        .and_then(|p| p.user_pool().and_then(|p| p.id()).map(str::to_owned))
-    else {
-        panic!("CreateUserPool on moto failed");
-    };
-    let app = cognito
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("web")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .send()
-        .await;
-    let Some(client_id) = app.ok().and_then(|c| {
-        c.user_pool_client()
-            .and_then(|c| c.client_id())
-            .map(str::to_owned)
-    }) else {
-        panic!("CreateUserPoolClient on moto failed");
-    };
-    let username = format!("user-{suffix}");
-    let Ok(email) = AttributeType::builder()
-        .name("email")
-        .value(format!("{username}@example.com"))
-        .build()
-    else {
-        panic!("attribute");
-    };
-    let signed_up = cognito
-        .sign_up()
-        .client_id(&client_id)
-        .username(&username)
-        .password(PASSWORD)
-        .user_attributes(email)
-        .send()
-        .await;
-    assert!(signed_up.is_ok(), "{signed_up:?}");
-    let confirmed = cognito
-        .admin_confirm_sign_up()
-        .user_pool_id(&pool_id)
-        .username(&username)
-        .send()
-        .await;
-    assert!(confirmed.is_ok(), "{confirmed:?}");
-    let auth = cognito
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&client_id)
-        .auth_parameters("USERNAME", &username)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await;
-    let Some(id_token) = auth.ok().and_then(|a| {
-        a.authentication_result()
-            .and_then(|r| r.id_token())
-            .map(str::to_owned)
-    }) else {
-        panic!("InitiateAuth on moto failed");
-    };
-
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&endpoint)
-            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("local-aws-{suffix}");
-    let created = s3.create_bucket().bucket(&bucket).send().await;
-    assert!(created.is_ok(), "{created:?}");
+    use test_support::moto;
+    let endpoint = moto::endpoint();
+    let aws = moto::sdk_config(&endpoint);
+    let user = moto::sign_in(&aws, "local-aws", &[]).await;
+    let (client_id, id_token) = (user.client_id.clone(), user.id_token.clone());
+    let s3 = moto::s3(&aws);
+    let bucket = moto::bucket(&s3, "local-aws").await;
 
     let state = tempdir();
     let mut config = real_config(state.path());
@@ -776,11 +685,8 @@ async fn moto_cognito_tokens_and_the_s3_store_through_the_gateway() {
         endpoint_url: endpoint.clone(),
     };
     config.trust = local_aws::stack::Trust::External(local_aws::gateway::JwtConfig {
-        issuer: format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"),
-        jwks_url: Some(format!(
-            "{}/{pool_id}/.well-known/jwks.json",
-            endpoint.trim_end_matches('/')
-        )),
+        issuer: user.issuer(),
+        jwks_url: Some(user.jwks_url()),
         audiences: vec![client_id.clone()],
     });
     let stack = start(config).await;

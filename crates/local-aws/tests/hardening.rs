@@ -1251,26 +1251,9 @@ async fn concurrent_replaces_with_one_etag_one_wins_on_the_filesystem() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_replaces_with_one_etag_one_wins_on_s3() {
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-    let endpoint = match std::env::var("MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "MOTO_ENDPOINT is not set: run this test through `cargo xtask test`, which starts \
-             moto server"
-        ),
-    };
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&endpoint)
-            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("hardening-{}", ulid::Ulid::new().to_string().to_lowercase());
-    let created = s3.create_bucket().bucket(&bucket).send().await;
-    assert!(created.is_ok(), "{created:?}");
+    use test_support::moto;
+    let endpoint = moto::endpoint();
+    let bucket = moto::bucket(&moto::s3(&moto::sdk_config(&endpoint)), "hardening").await;
     let state = tempdir();
     let mut config = real_config(state.path());
     config.store = Store::S3 {

@@ -1,8 +1,8 @@
 //! A function at the most verbose log level writes no token, cookie, claim value or note body:
 //! this test binary runs itself again as a note-creating function
 //! (`notes_http::init_notes_function` with a filesystem store, which installs
-//! `http_api::init_tracing`'s subscriber, then `http_api::run`) against a Runtime API served here
-//! on loopback (http-api's `tests/common`), hands it one `POST /notes` event carrying a bearer
+//! `http_api::init_tracing`'s subscriber, then `http_api::run`) under the local stack's Lambda
+//! emulator (`local_aws::lambda`), hands it one `POST /notes` event carrying a bearer
 //! token, a cookie, an e-mail claim and a note, and reads everything the function wrote to
 //! stdout and stderr.
 //!
@@ -11,10 +11,8 @@
 //! `lambda_runtime` logs the whole invocation event at TRACE ("raw JSON event received from
 //! Lambda"); `http_api`'s filter keeps that event off at every level.
 //!
-//! Without a harness (`harness = false`), for the reason given in `common/mod.rs`.
-
-#[path = "../../http-api/tests/common/mod.rs"]
-mod common;
+//! Without a harness (`harness = false`): the workspace forbids `unsafe`, so the test cannot set
+//! the Lambda variables in its own process; it runs itself again as the function.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -22,9 +20,9 @@ use http_api::{
     Body, Problem, Request, Response,
     testing::{ClaimsFixture, Event},
 };
+use local_aws::lambda::{FunctionSpec, Lambda, LambdaConfig};
 use notes::{AnyStore, NoteInput, NotesService};
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
 
 /// Set in the child's environment: run as the function.
 const CHILD: &str = "NOTES_HTTP_NO_SECRETS_LOGGED_CHILD";
@@ -126,65 +124,47 @@ async fn parent(variable: &str) -> Result<(), String> {
         }
     }
     let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
-    let (address, mut answered) = common::serve(vec![common::Invocation {
-        request_id: "no-secrets-1".to_owned(),
-        trace_id: "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
-            .to_owned(),
-        event,
-    }])
-    .await?;
-    let mut command = common::function_command(CHILD, "no-secrets-logged", address)?;
-    for name in [
-        "RUST_LOG",
-        "LOG_LEVEL",
-        "AWS_LAMBDA_LOG_LEVEL",
-        "NOTES_BUCKET",
-    ] {
-        command.env_remove(name);
-    }
-    let mut child = command
-        .env(variable, "trace")
-        .env("NOTES_STORE", "fs")
-        .env("NOTES_DIR", dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the child function: {e}"))?;
-    let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err("the child's output is not piped".into());
-    };
-    let read_out = tokio::spawn(async move {
-        let mut text = Vec::new();
-        let _ = stdout.read_to_end(&mut text).await;
-        text
-    });
-    let read_err = tokio::spawn(async move {
-        let mut text = Vec::new();
-        let _ = stderr.read_to_end(&mut text).await;
-        text
-    });
-
-    let answer = tokio::select! {
-        answer = tokio::time::timeout(ANSWER_WITHIN, answered.recv()) => answer,
-        status = child.wait() => {
-            let output = String::from_utf8_lossy(&read_err.await.unwrap_or_default()).into_owned();
-            return Err(format!("the function exited before answering: {status:?}\n{output}"));
-        }
-    };
-    let posted = match answer {
-        Ok(Some((_, posted))) => posted,
-        Ok(None) => return Err("the Runtime API stopped".into()),
-        Err(_) => return Err(format!("no answer within {ANSWER_WITHIN:?}")),
-    };
-    // Everything the function wrote: stop it, then read both pipes to their end.
-    let _ = child.kill().await;
-    let stdout = read_out.await.map_err(|e| format!("reading stdout: {e}"))?;
-    let stderr = read_err.await.map_err(|e| format!("reading stderr: {e}"))?;
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&stdout),
-        String::from_utf8_lossy(&stderr)
+    let exe = std::env::current_exe().map_err(|e| format!("where is this test binary: {e}"))?;
+    let log = dir.path().join("function.log");
+    let data = dir.path().join("notes");
+    // The emulator starts the process with a clean environment: nothing of this test's own
+    // `RUST_LOG` or `LOG_LEVEL` reaches it, only what is set here.
+    let lambda = Lambda::new(
+        [FunctionSpec {
+            name: "no-secrets-logged".to_owned(),
+            binary: exe,
+            args: Vec::new(),
+            env: vec![
+                (CHILD.to_owned(), "1".to_owned()),
+                (variable.to_owned(), "trace".to_owned()),
+                ("NOTES_STORE".to_owned(), "fs".to_owned()),
+                ("NOTES_DIR".to_owned(), data.display().to_string()),
+            ],
+            memory: 128,
+            timeout: ANSWER_WITHIN,
+            max_instances: 1,
+        }],
+        LambdaConfig {
+            forward_logs: false,
+            log_file: Some(log.clone()),
+            ..LambdaConfig::default()
+        },
     );
+    let invoked = lambda
+        .invoke("no-secrets-logged", event.into_bytes(), "no-secrets-1")
+        .await;
+    // Everything the function wrote is in the log once it is stopped.
+    lambda.shutdown().await;
+    let written = std::fs::read_to_string(&log).unwrap_or_default();
+    let posted = invoked
+        .map_err(|e| format!("the invocation failed: {e}\n{written}"))?
+        .payload;
+    // Each line as the function wrote it, without the emulator's `[name#instance] ` label.
+    let output: String = written
+        .lines()
+        .map(|line| line.split_once("] ").map_or(line, |(_, rest)| rest))
+        .map(|line| format!("{line}\n"))
+        .collect();
 
     let response: Value = serde_json::from_slice(&posted)
         .map_err(|e| format!("the runtime posted no JSON ({e}): {posted:?}"))?;

@@ -8,7 +8,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use futures::StreamExt as _;
 use notes::{
     AnyStore, Cursor, FsStore, Limit, ListQuery, Note, NoteId, NoteInput, NotesError, NotesService,
@@ -75,36 +74,10 @@ fn fs_service() -> (Service, Fixture) {
 }
 
 async fn s3_service() -> (Service, Fixture) {
-    let endpoint = std::env::var("MOTO_ENDPOINT").unwrap_or_default();
-    assert!(
-        !endpoint.is_empty(),
-        "MOTO_ENDPOINT is not set: run these tests through `cargo xtask test`, which starts moto \
-         server (or start `moto_server -H 127.0.0.1 -p PORT` and set MOTO_ENDPOINT=http://127.0.0.1:PORT)"
-    );
-    let config = aws_sdk_s3::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "contract-tests",
-        ))
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(config);
-    let bucket = format!(
-        "notes-contract-{}",
-        ulid::Ulid::new().to_string().to_lowercase()
-    );
-    client
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("create a bucket on moto (is MOTO_ENDPOINT right?)");
+    let client = test_support::moto::s3(&test_support::moto::sdk_config(
+        &test_support::moto::endpoint(),
+    ));
+    let bucket = test_support::moto::bucket(&client, "notes-contract").await;
     let store = AnyStore::S3(S3Store::new(client, bucket));
     (NotesService::new(store), Fixture::S3)
 }

@@ -451,6 +451,7 @@ fn now_secs() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::jwt::TestKey;
 
     fn encode(json: &str) -> String {
         URL_SAFE_NO_PAD.encode(json)
@@ -533,38 +534,15 @@ mod tests {
         );
     }
 
-    /// A token for `claims` whose header names `kid`, RS256-signed with `pair`.
-    fn signed(pair: &aws_lc_rs::rsa::KeyPair, kid: &str, claims: &Value) -> String {
-        use aws_lc_rs::rand::SystemRandom;
-        use aws_lc_rs::signature::RSA_PKCS1_SHA256;
-        let header = serde_json::json!({ "alg": "RS256", "kid": kid });
-        let input = format!(
-            "{}.{}",
-            encode(&header.to_string()),
-            encode(&claims.to_string())
-        );
-        let mut signature = vec![0; pair.public_modulus_len()];
-        pair.sign(
-            &RSA_PKCS1_SHA256,
-            &SystemRandom::new(),
-            input.as_bytes(),
-            &mut signature,
-        )
-        .expect("RS256 signing");
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    /// A token for `claims` whose header names `kid`, RS256-signed with `key`.
+    fn signed(key: &TestKey, kid: &str, claims: &Value) -> String {
+        key.token(&serde_json::json!({ "alg": "RS256", "kid": kid }), claims)
     }
 
     #[tokio::test]
     async fn installed_keys_are_used_without_fetching() {
-        use aws_lc_rs::rsa::{KeyPair, KeySize};
-        use aws_lc_rs::signature::KeyPair as _;
-        let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
-        let public = pair.public_key();
-        let jwks = serde_json::json!({ "keys": [{
-            "kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-        }]});
+        let pair = TestKey::new("k1");
+        let jwks = pair.jwks();
         // Nothing listens on port 1: a fetch would fail, and the error would say so (503).
         let mut config = VerifierConfig::new("https://issuer.example", ["client"]);
         config.jwks_url = Some("http://127.0.0.1:1/.well-known/jwks.json".into());
@@ -609,16 +587,9 @@ mod tests {
     }
 
     /// A verifier holding one installed key `k1` (no network), and that key.
-    fn offline_verifier() -> (JwtVerifier, aws_lc_rs::rsa::KeyPair) {
-        use aws_lc_rs::rsa::{KeyPair, KeySize};
-        use aws_lc_rs::signature::KeyPair as _;
-        let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
-        let public = pair.public_key();
-        let jwks = serde_json::json!({ "keys": [{
-            "kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-        }]});
+    fn offline_verifier() -> (JwtVerifier, TestKey) {
+        let pair = TestKey::new("k1");
+        let jwks = pair.jwks();
         let mut config = VerifierConfig::new("https://issuer.example", ["client"]);
         config.jwks_url = Some("http://127.0.0.1:1/.well-known/jwks.json".into());
         config.jwks_refetch_interval = std::time::Duration::from_secs(3600);
