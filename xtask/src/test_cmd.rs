@@ -178,9 +178,10 @@ pub fn picked_packages(extra: &[String]) -> Option<Vec<String>> {
     (!picked.is_empty()).then_some(picked)
 }
 
-/// The local stack's tests that run the real function binaries with their logs appended to
-/// [`FUNCTION_LOG`] (through `crates/local-aws/tests/common`'s `real_config`).
-pub const FUNCTION_LOG_TESTS: [&str; 3] = ["e2e", "hardening", "schemathesis"];
+/// The test target holding the local stack's tests that run the real function binaries with
+/// their logs appended to [`FUNCTION_LOG`] (`e2e`, `hardening` and `schemathesis`, through
+/// `crates/local-aws/tests/common`'s `real_config`): local-aws's one integration-test binary.
+pub const FUNCTION_LOG_TESTS: [&str; 1] = ["tests"];
 
 /// Whether the tests about to run include one of [`FUNCTION_LOG_TESTS`], so that a missing or
 /// empty function log means the scan would check nothing: `local-aws` is picked (or no package
@@ -689,10 +690,10 @@ mod tests {
         for (extra, expected) in [
             (&[][..], true),
             (&["-p", "local-aws"], true),
-            (&["-p", "local-aws", "--test", "e2e"], true),
-            (&["-p", "local-aws", "--test=hardening"], true),
+            (&["-p", "local-aws", "--test", "tests"], true),
+            (&["-p", "local-aws", "--test=tests"], true),
             (
-                &["-p", "local-aws", "--test", "openapi", "--test", "e2e"],
+                &["-p", "local-aws", "--test", "other", "--test", "tests"],
                 true,
             ),
             (&["-p", "local-aws", "--tests"], true),
@@ -701,11 +702,11 @@ mod tests {
                 &["-p", "notes", "-p", "local-aws", "--", "--nocapture"],
                 true,
             ),
-            (&["-p", "local-aws", "--test", "openapi"], false),
+            (&["-p", "local-aws", "--test", "other"], false),
             (&["-p", "local-aws", "--lib"], false),
             (&["-p", "local-aws", "--bin=local-aws"], false),
             (&["-p", "notes"], false),
-            (&["-p", "cognito-claims", "--test", "e2e"], false),
+            (&["-p", "cognito-claims", "--test", "tests"], false),
             (&["--", "--test", "openapi"], true),
         ] {
             assert_eq!(

@@ -38,6 +38,7 @@ use iac_tests::{Outputs, REGION, RunNames, TerraformStack, Vars, package_dir, wo
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+#[path = "deploy_calls/mod.rs"]
 mod deploy_calls;
 
 /// The API Gateway stage (the `stage_name` variable's default, part of the invoke URL).

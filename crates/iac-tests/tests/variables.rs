@@ -4,7 +4,7 @@
 //! names follow Cognito's CreateGroup rule, at the root (`routes`) and in `modules/cognito`.
 //!
 //! Needs what `apply.rs` needs (`MOTO_ENDPOINT`, `terraform`, the provider); run with
-//! `cargo xtask test --no-lint -- -p iac-tests --test variables`.
+//! `cargo xtask test --no-lint -- -p iac-tests --test tests variables::`.
 
 use std::path::Path;
 

@@ -7,8 +7,6 @@
 //! cold start, warm reuse, scale-out under concurrency; a crash and a timeout followed by a
 //! working request.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -9,8 +9,6 @@
 //! `If-Match` (one 200, one 412; filesystem and S3 on moto), and an instance killed mid-request
 //! (API Gateway's 500, then a working request).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -1081,7 +1079,7 @@ async fn an_unusable_filesystem_store_answers_503_and_leaves_nothing_behind() {
             Ok(r) => r,
             Err(e) => panic!("{what}: {e}"),
         };
-        let (status, headers, body) = common::json_of(response).await;
+        let (status, headers, body) = crate::common::json_of(response).await;
         assert_unavailable(what, status, &headers, &body);
         let text = body.to_string();
         assert!(
@@ -1177,7 +1175,7 @@ async fn a_dead_s3_endpoint_answers_503_quickly() {
             Ok(r) => r,
             Err(e) => panic!("{what}: {e}"),
         };
-        let (status, headers, answer) = common::json_of(response).await;
+        let (status, headers, answer) = crate::common::json_of(response).await;
         let took = started.elapsed();
         assert_unavailable(what, status, &headers, &answer);
         assert!(
@@ -1206,7 +1204,7 @@ async fn double_updates(stack: &LocalStack, email: &str) {
                 .json(&json!({"title": format!("{side} {round}"), "body": side, "tags": [side]}));
             async move {
                 match request.send().await {
-                    Ok(response) => common::json_of(response).await,
+                    Ok(response) => crate::common::json_of(response).await,
                     Err(e) => panic!("round {round}: {e}"),
                 }
             }

@@ -14,10 +14,6 @@
 //! `SCHEMATHESIS` names the `st` executable; `cargo xtask test` installs it into
 //! `.tools/schemathesis` and sets it. Without it the test fails and says so.
 
-// This test uses the real-stack helpers, not the fixture ones.
-#[allow(dead_code)]
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
