@@ -1,6 +1,8 @@
-//! `cargo xtask test`: the whole gate on a fresh machine. Installs its Python tools (moto,
-//! checkov, zizmor, cargo-lambda, schemathesis) into `.tools/`, starts moto on a free loopback port, runs the lints
-//! (`cargo fmt --check`, `cargo clippy`, `terraform fmt -check`, checkov, zizmor), packages the functions
+//! `cargo xtask test`: the whole gate on a fresh machine. Starts `cargo clippy` in the
+//! background, installs its Python tools (moto, checkov, zizmor, cargo-lambda, schemathesis) into
+//! `.tools/` meanwhile, starts moto on a free loopback port, runs the other lints (`cargo fmt
+//! --check`, `terraform fmt -check`, checkov, zizmor) and collects clippy (every lint runs; any
+//! failure stops the gate before packaging), packages the functions
 //! (`cargo xtask package`, which the IaC apply test uploads), builds the function binaries (the
 //! local stack's end-to-end tests run them), runs `cargo test --workspace --all-features`
 //! against moto, stops it, runs the fuzz targets of `fuzz/` for 30 s each (`crate::fuzz`; not
@@ -282,6 +284,18 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
     if local_aws {
         tools.push(pytool::SCHEMATHESIS);
     }
+    // clippy compiles on both cores for a minute or two, while the installs below mostly wait
+    // on the package index and the disk: it starts first and is collected with the other lints.
+    let mut lint_steps = if options.no_lint {
+        Vec::new()
+    } else {
+        lints(root)
+    };
+    let mut early = None;
+    if let Some(at) = lint_steps.iter().position(|(name, ..)| *name == CLIPPY) {
+        let (name, command, hint) = lint_steps.remove(at);
+        early = Some((Early::start(command, root, name, steps)?, hint));
+    }
     for tool in tools {
         ensure_tool(root, tool, steps)?;
     }
@@ -320,27 +334,39 @@ fn run_steps(root: &Path, options: &TestOptions, steps: &mut Steps) -> Result<Ex
         started,
     );
 
-    for (name, mut command, hint) in lints(root) {
-        if options.no_lint {
+    if options.no_lint {
+        for (name, ..) in lints(root) {
             steps.record(
                 format!("{name} (--no-lint)"),
                 Outcome::Skipped,
                 Instant::now(),
             );
-            continue;
         }
+    }
+    let mut lint_results = Vec::new();
+    for (name, mut command, hint) in lint_steps {
         command.current_dir(root);
         without_missing_cli_config(&mut command);
-        let status = run_step(command, name, steps)?;
-        if !status.success() {
-            eprintln!("xtask: {name} failed: {hint}");
-            steps.record(
-                "cargo test (an earlier step failed)",
-                Outcome::Skipped,
-                Instant::now(),
-            );
-            return Ok(exit_code(status));
-        }
+        lint_results.push((name, run_step(command, name, steps)?, hint));
+    }
+    if let Some((early, hint)) = early {
+        lint_results.push((early.name, early.wait(steps)?, hint));
+    }
+    // Every lint runs; each failure is named with its hint, and the first one's code is ours.
+    let failed: Vec<_> = lint_results
+        .into_iter()
+        .filter(|(_, status, _)| !status.success())
+        .collect();
+    for (name, _, hint) in &failed {
+        eprintln!("xtask: {name} failed: {hint}");
+    }
+    if let Some((_, status, _)) = failed.first() {
+        steps.record(
+            "cargo test (an earlier step failed)",
+            Outcome::Skipped,
+            Instant::now(),
+        );
+        return Ok(exit_code(*status));
     }
 
     let name = "cargo xtask package (arm64, every function)";
@@ -509,6 +535,78 @@ fn ensure_tool(root: &Path, tool: PyTool, steps: &mut Steps) -> Result<(), TestE
     Ok(())
 }
 
+/// The clippy step's name.
+const CLIPPY: &str = "cargo clippy";
+
+/// A step started in the background while others run: killed if dropped before it is waited
+/// for (an earlier step failed), so that no build outlives the gate.
+struct Early {
+    name: &'static str,
+    line: String,
+    child: Option<std::process::Child>,
+    started: Instant,
+}
+
+impl Early {
+    fn start(
+        mut command: Command,
+        root: &Path,
+        name: &'static str,
+        steps: &mut Steps,
+    ) -> Result<Self, TestError> {
+        command.current_dir(root);
+        let line = pytool::describe(&command);
+        eprintln!("xtask: starting {line} (collected after the installs)");
+        let started = Instant::now();
+        let child = command.spawn().map_err(|source| {
+            steps.record(name, Outcome::Failed(None), started);
+            TestError::Spawn {
+                command: line.clone(),
+                source,
+            }
+        })?;
+        Ok(Self {
+            name,
+            line,
+            child: Some(child),
+            started,
+        })
+    }
+
+    /// Waits for it to exit and records it as a step.
+    fn wait(mut self, steps: &mut Steps) -> Result<ExitStatus, TestError> {
+        let Some(mut child) = self.child.take() else {
+            return Err(TestError::Spawn {
+                command: self.line.clone(),
+                source: io::Error::other("waited for twice"),
+            });
+        };
+        let status = child.wait().map_err(|source| {
+            steps.record(self.name, Outcome::Failed(None), self.started);
+            TestError::Spawn {
+                command: self.line.clone(),
+                source,
+            }
+        })?;
+        let outcome = if status.success() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed(status.code())
+        };
+        steps.record(self.name, outcome, self.started);
+        Ok(status)
+    }
+}
+
+impl Drop for Early {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// The lint steps: name, command (run from the workspace root), and a hint for when it fails.
 fn lints(root: &Path) -> Vec<(&'static str, Command, &'static str)> {
     let cargo = |args: &[&str]| {
@@ -543,7 +641,7 @@ fn lints(root: &Path) -> Vec<(&'static str, Command, &'static str)> {
             "run `cargo fmt --all`",
         ),
         (
-            "cargo clippy",
+            CLIPPY,
             cargo(&[
                 "clippy",
                 "--workspace",

@@ -1,7 +1,8 @@
 //! Tidy checks on the whole repository, run with every `cargo test`: the committed route
 //! tfvars match the function crates' metadata, no test is disabled, function crates list only
 //! the dependencies they use, the dependency rules of `docs/architecture.md` hold, every Rust
-//! file opens with a `//!` line, and no comment points at an issue number.
+//! file opens with a `//!` line, no comment points at an issue number, and each crate links one
+//! integration-test binary.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -523,5 +524,81 @@ fn every_rust_file_opens_with_a_doc_line_and_names_no_issue() {
         references.is_empty(),
         "comments name issues by number; state the fact itself instead:\n{}",
         references.join("\n")
+    );
+}
+
+/// The names of the `[[test]]` targets `manifest` declares with `harness = false`.
+fn harnessless_tests(manifest: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for section in manifest.split("[[test]]").skip(1) {
+        let body = section.split("\n[").next().unwrap_or_default();
+        let field = |key: &str| {
+            body.lines()
+                .filter_map(|line| line.split_once('='))
+                .find(|(k, _)| k.trim() == key)
+                .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+        };
+        if field("harness").as_deref() == Some("false")
+            && let Some(name) = field("name")
+        {
+            names.insert(name);
+        }
+    }
+    names
+}
+
+#[test]
+fn each_crate_links_one_integration_test_binary() {
+    let manifest = "[package]\nname = \"x\"\n\n[[test]]\nname = \"tests\"\npath = \"tests/tests.rs\"\n\n\
+                    [[test]]\nname = \"own\"\nharness = false\n\n[dependencies]\nharness = 1\n";
+    assert_eq!(
+        harnessless_tests(manifest).into_iter().collect::<Vec<_>>(),
+        ["own"]
+    );
+
+    let root = workspace::root();
+    let metadata = workspace::cargo_metadata(&root).map_err(|e| e.to_string());
+    let metadata: serde_json::Value = match metadata.and_then(|m| {
+        serde_json::from_str(&m).map_err(|e| format!("cargo metadata is not JSON: {e}"))
+    }) {
+        Ok(metadata) => metadata,
+        Err(e) => panic!("cannot read the workspace metadata: {e}"),
+    };
+    let mut seen = 0;
+    let mut extra = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default();
+        let manifest_path = package["manifest_path"].as_str().unwrap_or_default();
+        let manifest = match std::fs::read_to_string(manifest_path) {
+            Ok(manifest) => manifest,
+            Err(e) => panic!("cannot read {manifest_path}: {e}"),
+        };
+        let own_process = harnessless_tests(&manifest);
+        let tests: Vec<&str> = package["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "test"))
+            })
+            .filter_map(|t| t["name"].as_str())
+            .filter(|t| !own_process.contains(*t))
+            .collect();
+        seen += tests.len();
+        if tests.len() > 1 {
+            extra.push(format!("{name}: {}", tests.join(", ")));
+        }
+    }
+    assert!(
+        seen > 3,
+        "too few test targets found: is the metadata read right?"
+    );
+    assert!(
+        extra.is_empty(),
+        "a crate's integration tests are one binary (`autotests = false`, tests/tests.rs with a \
+         module a file, see docs/architecture.md); these crates build several:\n{}",
+        extra.join("\n")
     );
 }

@@ -94,15 +94,15 @@ pub fn explain(m: &Measurements) -> Vec<(AimId, String)> {
         out.push((
             AimId::ZipWithoutSdk,
             format!(
-                "{function}'s zip is {} ({} bytes over 1 MiB). Nothing of the SDK is left in \
-                 it (LTO drops the `notes` crate `http-api` depends on: no `aws-sdk`/`x-amz` \
-                 strings in the binary), so the bytes are tokio, hyper (`lambda_http`), serde \
-                 and `tracing-subscriber` — whose `env-filter` feature brings `regex-automata` \
-                 and `matchers` only to parse `LOG_LEVEL`. Closing it: a plain level filter \
-                 instead of `EnvFilter` in `http-api`'s logging, or `opt-level = \"z\"` for the \
-                 release profile (7 % smaller than `\"s\"` when the profile was chosen, \
-                 README, \"Release profile\"); 7 % of this zip is far more than the few KiB \
-                 over. Neither was tried in this change.",
+                "{function}'s zip is {} ({} bytes over 1 MiB). Nothing of the SDK is in it (no \
+                 `aws-sdk`/`x-amz` strings in the binary; a function without S3 access links \
+                 neither `notes` nor the SDK, a tidy test checks it), so the bytes are tokio, \
+                 hyper (`lambda_http`), serde and `tracing-subscriber` — whose `env-filter` \
+                 feature brings `regex-automata` and `matchers` only to parse `LOG_LEVEL`. \
+                 Closing it: a plain level filter instead of `EnvFilter` in `http-api`'s \
+                 logging, or `opt-level = \"z\"` for the release profile (7 % smaller than \
+                 `\"s\"` when the profile was chosen, README, \"Release profile\"); 7 % of this \
+                 zip is far more than the few KiB over. Neither has been measured yet.",
                 fmt_mib(zip),
                 zip.saturating_sub(crate::stats::MIB)
             ),

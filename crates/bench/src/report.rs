@@ -519,7 +519,7 @@ fn render_warm(out: &mut String, m: &Measurements) {
     let _ = writeln!(out);
 }
 
-/// The order of the routes in tables; others after them.
+/// The order of the measured routes in tables (the ones the aims name first); others after them.
 fn route_order(route: &str) -> usize {
     ["GET /health", "GET /me", "POST /notes", "GET /notes"]
         .iter()

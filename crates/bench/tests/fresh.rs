@@ -1,7 +1,7 @@
 //! `BENCHMARKS.md` and `docs/bench/bench.svg` are what the committed measurements
 //! (`docs/bench/results.json`, written by the same run) render to now: a change to the report's
 //! wording, layout or analysis that was not re-rendered fails here. Re-render with
-//! `cargo run -p bench --bin bench -- --from-results docs/bench/results.json` (no measuring).
+//! `cargo run -p bench --bin bench -- --root . --from-results docs/bench/results.json` (no measuring).
 
 use std::path::{Path, PathBuf};
 
@@ -26,8 +26,7 @@ fn committed_report_and_chart_render_from_the_committed_results() {
         Ok(m) => m,
         Err(e) => panic!("docs/bench/results.json is not a bench results file: {e}"),
     };
-    let stale =
-        "stale: run `cargo run -p bench --bin bench -- --from-results docs/bench/results.json`";
+    let stale = "stale: run `cargo run -p bench --bin bench -- --root . --from-results docs/bench/results.json`";
     let svg = match bench::chart::render(&m) {
         Ok(Some(svg)) => svg,
         Ok(None) => panic!("the committed results draw no chart"),
