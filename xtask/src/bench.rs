@@ -13,9 +13,10 @@
 //! and profile, run from the workspace root on those binaries.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, ExitStatus};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
+use crate::cmd::{Cmd, CmdError};
 use crate::moto::{self, MotoError, MotoServer};
 use crate::package::{self, Arch, PackageError, PackageOptions};
 use crate::pytool::{self, AWSLAMBDARIC, CARGO_LAMBDA, MOTO, ToolError};
@@ -52,22 +53,9 @@ pub enum BenchError {
     /// moto server did not start.
     #[error(transparent)]
     Moto(#[from] MotoError),
-    /// A command could not be started.
-    #[error("could not run `{command}`: {source}")]
-    Spawn {
-        /// The command line.
-        command: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A build step failed.
-    #[error("`{command}` failed ({status}); its output above says why")]
-    Failed {
-        /// The command line.
-        command: String,
-        /// Its exit status.
-        status: ExitStatus,
-    },
+    /// A build step could not start or failed (its output above says why).
+    #[error(transparent)]
+    Command(#[from] CmdError),
 }
 
 /// Builds, starts moto, measures; returns the `bench` binary's exit status.
@@ -87,7 +75,7 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<ExitCode, BenchError> 
         1,
         "the x86_64 release function binaries (cargo build --release)",
     );
-    run_checked(&mut release_build(root, &functions))?;
+    run_checked(release_build(root, &functions))?;
 
     step(2, "the arm64 zips (cargo xtask package)");
     package::package(
@@ -115,13 +103,15 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<ExitCode, BenchError> 
         .args(["--bench", "verify", "--"])
         .args(criterion_args(options.quick))
         .env("CRITERION_HOME", &criterion);
-    run_checked(&mut bench)?;
+    run_checked(bench)?;
 
     step(
         5,
         &format!("the bench tool (cargo build --profile {PROFILE} -p bench)"),
     );
-    run_checked(cargo(root).args(["build", "--profile", PROFILE, "--package", "bench"]))?;
+    let mut tool = cargo(root);
+    tool.args(["build", "--profile", PROFILE, "--package", "bench"]);
+    run_checked(tool)?;
 
     step(6, "moto server on a free loopback port");
     let log = work.join("moto.log");
@@ -143,10 +133,7 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<ExitCode, BenchError> 
     command
         .args(bench_args(root, &target, &server.endpoint(), options))
         .current_dir(root);
-    let status = command.status().map_err(|source| BenchError::Spawn {
-        command: pytool::describe(&command),
-        source,
-    })?;
+    let status = Cmd::from(command).status()?;
     drop(server);
     eprintln!(
         "xtask: bench: measurements took {} (builds {}); report in BENCHMARKS.md, chart in \
@@ -264,20 +251,9 @@ fn secs(elapsed: Duration) -> String {
     format!("{:.0} s", elapsed.as_secs_f64())
 }
 
-fn run_checked(command: &mut Command) -> Result<(), BenchError> {
-    let line = pytool::describe(command);
-    let status = command.status().map_err(|source| BenchError::Spawn {
-        command: line.clone(),
-        source,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(BenchError::Failed {
-            command: line,
-            status,
-        })
-    }
+fn run_checked(command: Command) -> Result<(), BenchError> {
+    Cmd::from(command).run()?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -226,6 +226,13 @@ impl Cmd {
     }
 }
 
+impl From<Command> for Cmd {
+    /// A [`Command`] built elsewhere, run the way every xtask command is.
+    fn from(command: Command) -> Self {
+        Self { command }
+    }
+}
+
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.line())

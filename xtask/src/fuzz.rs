@@ -29,6 +29,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::cmd::{Cmd, CmdError};
 use crate::pytool::{describe, rel};
 use crate::workspace;
 
@@ -136,6 +137,14 @@ pub enum FuzzError {
         command: String,
         /// Its exit status.
         status: ExitStatus,
+        /// What to try.
+        hint: &'static str,
+    },
+    /// A command could not start or failed.
+    #[error("{source}; {hint}")]
+    Command {
+        /// What went wrong, with the command line.
+        source: CmdError,
         /// What to try.
         hint: &'static str,
     },
@@ -583,22 +592,12 @@ fn host_triple(root: &Path) -> Result<String, FuzzError> {
     }
 }
 
-/// Runs `command` with inherited output; an error unless it succeeds.
-fn run_checked(mut command: Command, hint: &'static str) -> Result<(), FuzzError> {
-    let line = describe(&command);
-    let status = command.status().map_err(|source| FuzzError::Spawn {
-        command: line.clone(),
-        source,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(FuzzError::Failed {
-            command: line,
-            status,
-            hint,
-        })
-    }
+/// Runs `command` with inherited output; an error, with `hint`, unless it succeeds.
+fn run_checked(command: Command, hint: &'static str) -> Result<(), FuzzError> {
+    Cmd::from(command)
+        .run()
+        .map(drop)
+        .map_err(|source| FuzzError::Command { source, hint })
 }
 
 /// Runs every target, `jobs` at a time; the results in the order of `targets`.

@@ -298,9 +298,9 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::testing::Capture;
 
     fn from(vars: &[(&str, &str)]) -> (LogFilter, Option<Rejected>) {
         LogFilter::from_env(|name| {
@@ -323,7 +323,16 @@ mod tests {
             let _entered = in_span.then(|| span.enter());
             emit_everywhere();
         });
-        capture.lines()
+        capture
+            .json_lines()
+            .iter()
+            .map(|line| {
+                (
+                    line["target"].as_str().unwrap_or_default().to_owned(),
+                    line["level"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
     }
 
     /// One event per level for each target the tests look at (the target of an event must
@@ -539,47 +548,5 @@ mod tests {
         init_tracing();
         init_tracing();
         assert!(tracing::dispatcher::has_been_set());
-    }
-
-    /// Collects what the subscriber writes.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl Capture {
-        /// The `(target, level)` of every line written.
-        fn lines(&self) -> Vec<(String, String)> {
-            let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
-            String::from_utf8_lossy(&bytes)
-                .lines()
-                .map(|line| {
-                    let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
-                    (
-                        value["target"].as_str().unwrap_or_default().to_owned(),
-                        value["level"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect()
-        }
-    }
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut bytes) = self.0.lock() {
-                bytes.extend_from_slice(buf);
-            }
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl MakeWriter<'_> for Capture {
-        type Writer = Capture;
-
-        fn make_writer(&self) -> Capture {
-            self.clone()
-        }
     }
 }

@@ -501,21 +501,27 @@ pub fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, Vec<Value>) {
     let capture = Capture::default();
     let subscriber = subscriber(LogFilter::level(LevelFilter::INFO), capture.clone());
     let result = tracing::subscriber::with_default(subscriber, f);
-    let text = capture
-        .0
-        .lock()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default();
-    let lines = text
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("every log line is JSON"))
-        .collect();
-    (result, lines)
+    (result, capture.json_lines())
 }
 
-/// Collects what the subscriber of [`capture_logs`] writes.
+/// Collects what a subscriber writes ([`capture_logs`], and the logging module's tests).
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Every line written so far, parsed as JSON.
+    ///
+    /// # Panics
+    ///
+    /// If a line is not JSON (that is a failing test).
+    pub(crate) fn json_lines(&self) -> Vec<Value> {
+        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every log line is JSON"))
+            .collect()
+    }
+}
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

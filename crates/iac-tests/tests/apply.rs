@@ -1252,31 +1252,8 @@ fn statements_key_present(statement: &Value, key: &str) -> bool {
 /// An IAM policy document: AWS returns it URL-encoded; moto returns JSON.
 fn decode_policy(document: &str) -> Value {
     serde_json::from_str(document)
-        .or_else(|_| serde_json::from_str(&percent_decode(document)))
+        .or_else(|_| serde_json::from_str(&deploy_calls::percent_decode(document)))
         .unwrap_or(Value::Null)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// S3: both buckets private, encrypted, versioned, with a noncurrent-version rule; the
