@@ -535,6 +535,18 @@ fn ensure_tool(root: &Path, tool: PyTool, steps: &mut Steps) -> Result<(), TestE
     Ok(())
 }
 
+/// Records a finished command as step `name` (ok, or failed with its exit code) and returns its
+/// status.
+fn record_exit(steps: &mut Steps, name: &str, status: ExitStatus, started: Instant) -> ExitStatus {
+    let outcome = if status.success() {
+        Outcome::Ok
+    } else {
+        Outcome::Failed(status.code())
+    };
+    steps.record(name, outcome, started);
+    status
+}
+
 /// The clippy step's name.
 const CLIPPY: &str = "cargo clippy";
 
@@ -588,13 +600,7 @@ impl Early {
                 source,
             }
         })?;
-        let outcome = if status.success() {
-            Outcome::Ok
-        } else {
-            Outcome::Failed(status.code())
-        };
-        steps.record(self.name, outcome, self.started);
-        Ok(status)
+        Ok(record_exit(steps, self.name, status, self.started))
     }
 }
 
@@ -696,13 +702,7 @@ fn run_step(mut command: Command, name: &str, steps: &mut Steps) -> Result<ExitS
             source,
         }
     })?;
-    let outcome = if status.success() {
-        Outcome::Ok
-    } else {
-        Outcome::Failed(status.code())
-    };
-    steps.record(name, outcome, started);
-    Ok(status)
+    Ok(record_exit(steps, name, status, started))
 }
 
 #[cfg(test)]

@@ -42,6 +42,44 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every `.rs` file of the repository (outside [`skipped`] directories) as (path relative to the
+/// root, text), in a stable order; fails when the scan misses this very file.
+fn repository_sources() -> Vec<(String, String)> {
+    let root = workspace::root();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    assert!(
+        files.iter().any(|f| f.ends_with("xtask/tests/tidy.rs")),
+        "the scan missed this very file: is the root right? {}",
+        root.display()
+    );
+    files
+        .iter()
+        .map(|file| {
+            let shown = file
+                .strip_prefix(&root)
+                .unwrap_or(file)
+                .display()
+                .to_string();
+            match std::fs::read_to_string(file) {
+                Ok(source) => (shown, source),
+                Err(e) => panic!("cannot read {shown}: {e}"),
+            }
+        })
+        .collect()
+}
+
+/// The workspace's `cargo metadata --no-deps`, parsed.
+fn workspace_metadata(root: &Path) -> serde_json::Value {
+    let metadata = workspace::cargo_metadata(root).map_err(|e| e.to_string());
+    match metadata.and_then(|m| {
+        serde_json::from_str(&m).map_err(|e| format!("cargo metadata is not JSON: {e}"))
+    }) {
+        Ok(metadata) => metadata,
+        Err(e) => panic!("cannot read the workspace metadata: {e}"),
+    }
+}
+
 /// The `line: text` of every line of `source` holding a forbidden attribute.
 fn forbidden_lines(source: &str) -> Vec<String> {
     source
@@ -77,24 +115,8 @@ fn routes_tfvars_is_up_to_date() {
 
 #[test]
 fn no_test_is_disabled() {
-    let root = workspace::root();
-    let mut files = Vec::new();
-    rust_files(&root, &mut files);
-    assert!(
-        files.iter().any(|f| f.ends_with("xtask/tests/tidy.rs")),
-        "the scan missed this very file: is the root right? {}",
-        root.display()
-    );
     let mut found = Vec::new();
-    for file in &files {
-        let Ok(source) = std::fs::read_to_string(file) else {
-            continue;
-        };
-        let shown = file
-            .strip_prefix(&root)
-            .unwrap_or(file)
-            .display()
-            .to_string();
+    for (shown, source) in repository_sources() {
         found.extend(
             forbidden_lines(&source)
                 .into_iter()
@@ -183,13 +205,7 @@ fn function_crates_use_every_dependency() {
     }
 
     let root = workspace::root();
-    let metadata = workspace::cargo_metadata(&root).map_err(|e| e.to_string());
-    let metadata: serde_json::Value = match metadata.and_then(|m| {
-        serde_json::from_str(&m).map_err(|e| format!("cargo metadata is not JSON: {e}"))
-    }) {
-        Ok(metadata) => metadata,
-        Err(e) => panic!("cannot read the workspace metadata: {e}"),
-    };
+    let metadata = workspace_metadata(&root);
     let functions = root.join("crates").join("functions");
     let mut checked = Vec::new();
     let mut unused = Vec::new();
@@ -334,13 +350,7 @@ fn dependency_rules_of_the_architecture_hold() {
         Ok(table) => table,
         Err(e) => panic!("cannot read the function table: {e}"),
     };
-    let metadata = workspace::cargo_metadata(&root).map_err(|e| e.to_string());
-    let metadata = match metadata.and_then(|m| {
-        serde_json::from_str::<serde_json::Value>(&m).map_err(|e| format!("not JSON: {e}"))
-    }) {
-        Ok(metadata) => metadata,
-        Err(e) => panic!("cannot read the workspace metadata: {e}"),
-    };
+    let metadata = workspace_metadata(&root);
     let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
     let members: BTreeSet<String> = packages
         .iter()
@@ -486,31 +496,20 @@ fn every_rust_file_opens_with_a_doc_line_and_names_no_issue() {
         .is_empty()
     );
 
-    let root = workspace::root();
-    let mut files = Vec::new();
-    rust_files(&root, &mut files);
+    let sources = repository_sources();
     assert!(
-        files.len() > 20,
-        "the scan found too few files under {}: {files:?}",
-        root.display()
+        sources.len() > 20,
+        "the scan found too few files: {:?}",
+        sources.iter().map(|(shown, _)| shown).collect::<Vec<_>>()
     );
     let mut undocumented = Vec::new();
     let mut references = Vec::new();
-    for file in &files {
-        let shown = file
-            .strip_prefix(&root)
-            .unwrap_or(file)
-            .display()
-            .to_string();
-        let source = match std::fs::read_to_string(file) {
-            Ok(source) => source,
-            Err(e) => panic!("cannot read {shown}: {e}"),
-        };
-        if !opens_with_module_doc(&source) {
+    for (shown, source) in &sources {
+        if !opens_with_module_doc(source) {
             undocumented.push(shown.clone());
         }
         references.extend(
-            issue_references(&source)
+            issue_references(source)
                 .into_iter()
                 .map(|l| format!("{shown}:{l}")),
         );
@@ -557,13 +556,7 @@ fn each_crate_links_one_integration_test_binary() {
     );
 
     let root = workspace::root();
-    let metadata = workspace::cargo_metadata(&root).map_err(|e| e.to_string());
-    let metadata: serde_json::Value = match metadata.and_then(|m| {
-        serde_json::from_str(&m).map_err(|e| format!("cargo metadata is not JSON: {e}"))
-    }) {
-        Ok(metadata) => metadata,
-        Err(e) => panic!("cannot read the workspace metadata: {e}"),
-    };
+    let metadata = workspace_metadata(&root);
     let mut seen = 0;
     let mut extra = Vec::new();
     for package in metadata["packages"].as_array().into_iter().flatten() {
