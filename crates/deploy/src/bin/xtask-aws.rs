@@ -219,7 +219,7 @@ enum Error {
     #[error("cannot read {path}: {cause}")]
     Read { path: String, cause: String },
     #[error(
-        "the packages in target/lambda are {found}, not {wanted}: run `cargo xtask package --arch {wanted}` or drop --no-build"
+        "the packages in target/lambda are {found}, not {wanted}: run `cargo xtask package --arch {wanted}`, or `cargo xtask deploy --arch {wanted}` without --no-build or --manifest (it packages first)"
     )]
     ArchMismatch { found: String, wanted: String },
     #[error("{0}")]
