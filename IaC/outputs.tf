@@ -1,7 +1,10 @@
 locals {
   function_names = { for k, m in module.route : k => m.function_name }
-  # The seed exposes a single function; keep it pointing at a stable one.
-  primary_function = contains(keys(var.routes), "health") ? "health" : keys(var.routes)[0]
+  # The seed exposes a single function; keep it pointing at a stable one without naming it here
+  # (the function table owns the names): the first, by name, whose route needs no token (the
+  # status endpoint), else the first of all.
+  open_functions   = sort([for name, route in var.routes : name if route.auth == "none"])
+  primary_function = length(local.open_functions) > 0 ? local.open_functions[0] : sort(keys(var.routes))[0]
 }
 
 output "region" {
@@ -15,7 +18,7 @@ output "api_gateway_endpoint" {
 }
 
 output "function_name" {
-  description = "Name of one Lambda function (the health check), kept for compatibility with the seed."
+  description = "Name of one Lambda function: the first whose route needs no token (the status endpoint), kept for compatibility with the seed."
   value       = local.function_names[local.primary_function]
 }
 

@@ -1,8 +1,8 @@
 //! Tidy checks on the whole repository, run with every `cargo test`: the committed route
 //! tfvars match the function crates' metadata, no test is disabled, function crates list only
 //! the dependencies they use, the dependency rules of `docs/architecture.md` hold, every Rust
-//! file opens with a `//!` line, no comment points at an issue number, and each crate links one
-//! integration-test binary.
+//! file opens with a `//!` line, no comment points at an issue number, each crate links one
+//! integration-test binary, and no `IaC/*.tf` names a function.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -593,5 +593,79 @@ fn each_crate_links_one_integration_test_binary() {
         "a crate's integration tests are one binary (`autotests = false`, tests/tests.rs with a \
          module a file, see docs/architecture.md); these crates build several:\n{}",
         extra.join("\n")
+    );
+}
+
+/// Whether `text` holds `word` with no name character (`[A-Za-z0-9_-]`) on either side.
+fn holds_word(text: &str, word: &str) -> bool {
+    let name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(word).any(|(at, _)| {
+        text[..at].chars().next_back().is_none_or(|c| !name(c))
+            && text[at + word.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !name(c))
+    })
+}
+
+/// Every `.tf` file under `dir`, recursively, skipping hidden directories (`.terraform`).
+fn tf_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        panic!("cannot list {}", dir.display());
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            if !skipped(&path) {
+                tf_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "tf") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_terraform_names_no_function() {
+    assert!(holds_word("x = \"health\"", "health"));
+    assert!(holds_word("health", "health"));
+    assert!(!holds_word("a health-check", "health"));
+    assert!(!holds_word("name = var.me_too", "me"));
+    assert!(!holds_word("some", "me"));
+
+    let root = workspace::root();
+    let table = workspace::load_routes(&root).map_err(|e| e.to_string());
+    let table = match table {
+        Ok(table) => table,
+        Err(e) => panic!("cannot read the function table: {e}"),
+    };
+    let mut files = Vec::new();
+    tf_files(&root.join("IaC"), &mut files);
+    assert!(
+        files.iter().any(|f| f.ends_with("IaC/main.tf")),
+        "the scan missed IaC/main.tf: {files:?}"
+    );
+    let mut found = Vec::new();
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => panic!("cannot read {}: {e}", file.display()),
+        };
+        let shown = file.strip_prefix(&root).unwrap_or(file).display();
+        for (n, line) in text.lines().enumerate() {
+            for name in table.names() {
+                if holds_word(line, name) {
+                    found.push(format!("{shown}:{}: `{name}` in {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "IaC/*.tf names functions; a function is stated once, in its crate's Cargo.toml, and \
+         reaches Terraform through {}:\n{}",
+        TFVARS_PATH,
+        found.join("\n")
     );
 }
