@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::pytool::describe;
+use crate::cmd::{Cmd, CmdError};
 
 /// The packages unpacked for the arm64 test: the emulator and the arm64 C runtime (glibc and
 /// libgcc_s, which the dynamically linked binaries need).
@@ -63,13 +63,11 @@ pub fn library_path(root: &Path) -> String {
 /// Why the packages could not be unpacked.
 #[derive(Debug, thiserror::Error)]
 pub enum DebError {
-    /// A command failed or could not start.
-    #[error("`{command}` failed: {detail}; {hint}")]
+    /// A command could not start or failed (its standard error included).
+    #[error("{source}; {hint}")]
     Command {
-        /// The command line.
-        command: String,
-        /// Its exit status or why it did not start.
-        detail: String,
+        /// What went wrong, with the command line.
+        source: CmdError,
         /// What to try.
         hint: &'static str,
     },
@@ -132,11 +130,8 @@ pub fn ensure(root: &Path, name: &str, packages: &[&str]) -> Result<bool, DebErr
             "the package lists lack these packages and could not be refreshed: run `apt-get update` as root",
         )?;
         fetch().map_err(|e| match e {
-            DebError::Command {
-                command, detail, ..
-            } => DebError::Command {
-                command,
-                detail,
+            DebError::Command { source, .. } => DebError::Command {
+                source,
                 hint: "check that apt can reach the Debian archive",
             },
             other => other,
@@ -160,25 +155,38 @@ pub fn ensure(root: &Path, name: &str, packages: &[&str]) -> Result<bool, DebErr
     Ok(true)
 }
 
-fn run(mut command: Command, hint: &'static str) -> Result<(), DebError> {
-    let line = describe(&command);
-    let failed = |detail: String| DebError::Command {
-        command: line.clone(),
-        detail,
-        hint,
-    };
-    let output = command.output().map_err(|e| failed(e.to_string()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(failed(format!("{}: {}", output.status, stderr.trim())))
-    }
+/// Runs `command` with its output captured; a failure (standard error included) has `hint`.
+fn run(command: Command, hint: &'static str) -> Result<(), DebError> {
+    Cmd::from(command)
+        .output()
+        .map(drop)
+        .map_err(|source| DebError::Command { source, hint })
 }
 
 fn io_error(path: &Path, error: &std::io::Error) -> DebError {
     DebError::Io {
         path: path.display().to_string(),
         cause: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_command_carries_its_stderr_and_the_hint() {
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "echo no such package >&2; exit 100"]);
+        let err = run(failing, "check apt").map_err(|e| e.to_string());
+        assert_eq!(
+            err,
+            Err(
+                "`sh -c 'echo no such package >&2; exit 100'` failed (exit status: 100):\n\
+                 no such package; check apt"
+                    .to_owned()
+            )
+        );
+        assert!(run(Command::new("true"), "unused").is_ok());
     }
 }

@@ -7,7 +7,9 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::Command;
+
+use crate::cmd::{Cmd, CmdError};
 
 /// A pinned PyPI tool and the executable the project runs from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,23 +69,12 @@ pub const AWSLAMBDARIC: PyTool = PyTool {
 /// Why a tool could not be installed.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
-    /// `python3` is not installed.
-    #[error(
-        "could not run `{program}`: {source}; install Python 3 (with the venv module) and retry"
-    )]
-    NoPython {
-        /// The interpreter that was tried.
-        program: String,
-        /// Why it could not start.
-        source: io::Error,
-    },
-    /// A setup command (venv creation, pip install) failed.
-    #[error("`{command}` failed ({status}); {hint}")]
+    /// A setup command (venv creation, pip install) could not start or failed; a missing
+    /// interpreter is [`CmdError::Missing`].
+    #[error("{source}; {hint}")]
     Setup {
-        /// The command line.
-        command: String,
-        /// Its exit status.
-        status: ExitStatus,
+        /// What went wrong, with the command line.
+        source: CmdError,
         /// What to try.
         hint: &'static str,
     },
@@ -163,8 +154,7 @@ impl PyTool {
             venv.args(["-m", "venv", "--clear"]).arg(&dir);
             run_setup(
                 venv,
-                program,
-                "install the Python venv module (Debian/Ubuntu: `apt install python3-venv`)",
+                "install Python 3 with the venv module (Debian/Ubuntu: `apt install python3-venv`)",
             )?;
         }
         let mut pip = Command::new(&python);
@@ -178,7 +168,6 @@ impl PyTool {
         ]);
         run_setup(
             pip,
-            &python.to_string_lossy(),
             "check network access to PyPI (or pip's index settings) and retry",
         )?;
         let marker = self.marker(root);
@@ -192,22 +181,12 @@ impl PyTool {
     }
 }
 
-/// Runs a setup command with inherited output; maps failures to errors with a hint.
-fn run_setup(mut command: Command, program: &str, hint: &'static str) -> Result<(), ToolError> {
-    let line = describe(&command);
-    let status = command.status().map_err(|source| ToolError::NoPython {
-        program: program.to_owned(),
-        source,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(ToolError::Setup {
-            command: line,
-            status,
-            hint,
-        })
-    }
+/// Runs a setup command with inherited output; a failure is an error with `hint`.
+fn run_setup(command: Command, hint: &'static str) -> Result<(), ToolError> {
+    Cmd::from(command)
+        .run()
+        .map(drop)
+        .map_err(|source| ToolError::Setup { source, hint })
 }
 
 /// A command line for messages.
@@ -230,6 +209,29 @@ pub fn rel(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_setup_names_the_command_and_the_hint() {
+        let mut missing = Command::new("python3-that-is-not-installed");
+        missing.args(["-m", "venv"]);
+        let err = run_setup(missing, "install Python 3").map_err(|e| e.to_string());
+        assert_eq!(
+            err,
+            Err(concat!(
+                "could not run `python3-that-is-not-installed -m venv`: ",
+                "`python3-that-is-not-installed` is missing (not installed, or not on PATH); ",
+                "install Python 3"
+            )
+            .to_owned())
+        );
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "exit 4"]);
+        let err = run_setup(failing, "retry").map_err(|e| e.to_string());
+        assert_eq!(
+            err,
+            Err("`sh -c 'exit 4'` failed (exit status: 4); retry".to_owned())
+        );
+    }
 
     #[test]
     fn markers() {
