@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::time::{Duration, SystemTime};
 
+use crate::cmd::{Cmd, CmdError};
 use crate::test_cmd::exit_code;
 use crate::workspace::{self, TfvarsStatus, WorkspaceError};
 
@@ -39,9 +40,12 @@ pub enum DevError {
         /// Why.
         source: std::io::Error,
     },
-    /// The build failed.
-    #[error("building the functions failed (see above); fix it and run `cargo xtask dev` again")]
-    Build,
+    /// The build could not start or failed (its output above says why).
+    #[error("building the functions failed: {source}; fix it and run `cargo xtask dev` again")]
+    Build {
+        /// What went wrong, with the command line.
+        source: CmdError,
+    },
 }
 
 /// Runs the local stack until it stops (Ctrl-C).
@@ -114,15 +118,10 @@ fn build(root: &Path, functions: &[String], release: bool) -> Result<(), DevErro
         functions.len(),
         if release { " (release)" } else { "" }
     );
-    let status = command.status().map_err(|source| DevError::Spawn {
-        command: "cargo build".to_owned(),
-        source,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(DevError::Build)
-    }
+    Cmd::from(command)
+        .run()
+        .map(drop)
+        .map_err(|source| DevError::Build { source })
 }
 
 fn spawn(mut command: Command) -> Result<Child, DevError> {

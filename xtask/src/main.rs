@@ -219,11 +219,6 @@ enum Error {
     Fuzz(#[from] FuzzError),
     #[error(transparent)]
     Bench(#[from] bench::BenchError),
-    #[error("could not run `{command}`: {source}")]
-    Spawn {
-        command: String,
-        source: std::io::Error,
-    },
     #[error("{TFVARS_PATH} is {0}: run `cargo xtask routes --write` and commit it")]
     Tfvars(&'static str),
     #[error(transparent)]
@@ -261,10 +256,9 @@ fn main() -> ExitCode {
         .map_err(Error::from),
         Cmd::Token(args) if args.args.iter().any(|a| a == "--local") => {
             let rest: Vec<&String> = args.args.iter().filter(|a| *a != "--local").collect();
-            run_status(
-                dev::local_aws(&root).arg("token").args(rest),
-                "local-aws token",
-            )
+            let mut token = dev::local_aws(&root);
+            token.arg("token").args(rest);
+            run_status(token)
         }
         Cmd::Token(args) => forward(&root, "token", args),
         Cmd::Login(args) => forward(&root, "login", args),
@@ -335,7 +329,9 @@ fn dev_cmd(root: &std::path::Path, args: DevArgs) -> Result<ExitCode, Error> {
         args.args.first().map(String::as_str),
         Some("user" | "group")
     ) {
-        return run_status(dev::local_aws(root).args(&args.args), "local-aws");
+        let mut local_aws = dev::local_aws(root);
+        local_aws.args(&args.args);
+        return run_status(local_aws);
     }
     let serve_args = match args.args.first().map(String::as_str) {
         Some("--") => args.args[1..].to_vec(),
@@ -351,12 +347,9 @@ fn dev_cmd(root: &std::path::Path, args: DevArgs) -> Result<ExitCode, Error> {
     )?)
 }
 
-fn run_status(command: &mut std::process::Command, what: &str) -> Result<ExitCode, Error> {
-    let status = command.status().map_err(|source| Error::Spawn {
-        command: what.to_owned(),
-        source,
-    })?;
-    Ok(test_cmd::exit_code(status))
+/// Runs `command` with inherited output; its exit code becomes ours.
+fn run_status(command: std::process::Command) -> Result<ExitCode, Error> {
+    Ok(test_cmd::exit_code(cmd::Cmd::from(command).status()?))
 }
 
 /// `cargo xtask fuzz`: every chosen target for `--time` seconds; fails on any crash.
@@ -392,20 +385,14 @@ fn soak_cmd(root: &std::path::Path, args: &Forwarded) -> Result<ExitCode, Error>
         .names()
         .map(str::to_owned)
         .collect();
-    let built = run_status(
-        &mut bench::release_build(root, &functions),
-        "cargo build --release",
-    )?;
+    let built = run_status(bench::release_build(root, &functions))?;
     if built != ExitCode::SUCCESS {
         return Ok(built);
     }
-    let tool = run_status(
-        &mut bench::soak_tool_build(root),
-        "cargo build --profile bench-tool -p bench --bin soak",
-    )?;
+    let tool = run_status(bench::soak_tool_build(root))?;
     if tool != ExitCode::SUCCESS {
         return Ok(tool);
     }
     let target = workspace::target_dir(root);
-    run_status(&mut bench::soak_command(root, &target, &args.args), "soak")
+    run_status(bench::soak_command(root, &target, &args.args))
 }

@@ -12,7 +12,7 @@
 
 use std::io::{self, Cursor, Write};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
+use crate::cmd::{Cmd, CmdError};
 use crate::pytool::{self, CARGO_LAMBDA, ToolError};
 use crate::workspace::{self, WorkspaceError};
 
@@ -124,21 +125,11 @@ pub enum PackageError {
     /// cargo-lambda could not be installed.
     #[error("could not install cargo-lambda: {0}")]
     Tool(#[from] ToolError),
-    /// cargo-lambda could not be started.
-    #[error("could not run `{program}`: {source}; delete .tools/cargo-lambda and retry")]
-    Spawn {
-        /// The program that was run.
-        program: String,
-        /// Why it could not start.
-        source: io::Error,
-    },
-    /// `cargo lambda build` ran and failed.
-    #[error("`{command}` failed ({status}); its output above says why")]
+    /// `cargo lambda build` could not start, or ran and failed (its output above says why).
+    #[error("{source}; if cargo-lambda itself is broken, delete .tools/cargo-lambda and retry")]
     Build {
-        /// The command line.
-        command: String,
-        /// Its exit status.
-        status: ExitStatus,
+        /// What went wrong, with the command line.
+        source: CmdError,
     },
     /// The build succeeded but a binary is not where cargo-lambda puts it.
     #[error(
@@ -474,20 +465,12 @@ fn build(
         command.env("PATH", joined);
     }
     command.current_dir(root).stdout(io::stderr());
-    let line = pytool::describe(&command);
-    eprintln!("xtask: {line}");
-    let status = command.status().map_err(|source| PackageError::Spawn {
-        program: program.to_string_lossy().into_owned(),
-        source,
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(PackageError::Build {
-            command: line,
-            status,
-        })
-    }
+    let build = Cmd::from(command);
+    eprintln!("xtask: {build}");
+    build
+        .run()
+        .map(drop)
+        .map_err(|source| PackageError::Build { source })
 }
 
 /// Checks that `binary` is a 64-bit little-endian ELF for `arch`; the error says what it is.
