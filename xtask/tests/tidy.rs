@@ -25,6 +25,12 @@ fn skipped(dir: &Path) -> bool {
 
 /// Every `.rs` file under `dir`, recursively, in a stable order.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    files_with_extension(dir, "rs", out);
+}
+
+/// Every file named `*.{extension}` under `dir`, recursively (outside [`skipped`] directories),
+/// in a stable order.
+fn files_with_extension(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
     let entries = std::fs::read_dir(dir);
     let Ok(entries) = entries else {
         panic!("cannot list {}: {entries:?}", dir.display());
@@ -34,9 +40,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for path in paths {
         if path.is_dir() {
             if !skipped(&path) {
-                rust_files(&path, out);
+                files_with_extension(&path, extension, out);
             }
-        } else if path.extension().is_some_and(|e| e == "rs") {
+        } else if path.extension().is_some_and(|e| e == extension) {
             out.push(path);
         }
     }
@@ -608,24 +614,6 @@ fn holds_word(text: &str, word: &str) -> bool {
     })
 }
 
-/// Every `.tf` file under `dir`, recursively, skipping hidden directories (`.terraform`).
-fn tf_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        panic!("cannot list {}", dir.display());
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            if !skipped(&path) {
-                tf_files(&path, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "tf") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn the_terraform_names_no_function() {
     assert!(holds_word("x = \"health\"", "health"));
@@ -641,7 +629,7 @@ fn the_terraform_names_no_function() {
         Err(e) => panic!("cannot read the function table: {e}"),
     };
     let mut files = Vec::new();
-    tf_files(&root.join("IaC"), &mut files);
+    files_with_extension(&root.join("IaC"), "tf", &mut files);
     assert!(
         files.iter().any(|f| f.ends_with("IaC/main.tf")),
         "the scan missed IaC/main.tf: {files:?}"
