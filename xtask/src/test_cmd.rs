@@ -555,7 +555,7 @@ const CLIPPY: &str = "cargo clippy";
 struct Early {
     name: &'static str,
     line: String,
-    child: Option<std::process::Child>,
+    child: std::process::Child,
     started: Instant,
 }
 
@@ -580,20 +580,14 @@ impl Early {
         Ok(Self {
             name,
             line,
-            child: Some(child),
+            child,
             started,
         })
     }
 
     /// Waits for it to exit and records it as a step.
     fn wait(mut self, steps: &mut Steps) -> Result<ExitStatus, TestError> {
-        let Some(mut child) = self.child.take() else {
-            return Err(TestError::Spawn {
-                command: self.line.clone(),
-                source: io::Error::other("waited for twice"),
-            });
-        };
-        let status = child.wait().map_err(|source| {
+        let status = self.child.wait().map_err(|source| {
             steps.record(self.name, Outcome::Failed(None), self.started);
             TestError::Spawn {
                 command: self.line.clone(),
@@ -605,11 +599,10 @@ impl Early {
 }
 
 impl Drop for Early {
+    /// Kills the step unless it was waited for (a reaped child is not signalled again).
     fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
