@@ -75,6 +75,14 @@ fn repository_sources() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The workspace's function table, from the function crates' `[package.metadata.function]`.
+fn function_table(root: &Path) -> function_table::FunctionTable {
+    match workspace::load_routes(root) {
+        Ok(table) => table,
+        Err(e) => panic!("cannot read the function table: {e}"),
+    }
+}
+
 /// The workspace's `cargo metadata --no-deps`, parsed.
 fn workspace_metadata(root: &Path) -> serde_json::Value {
     let metadata = workspace::cargo_metadata(root).map_err(|e| e.to_string());
@@ -99,13 +107,7 @@ fn forbidden_lines(source: &str) -> Vec<String> {
 #[test]
 fn routes_tfvars_is_up_to_date() {
     let root = workspace::root();
-    let routes = workspace::load_routes(&root);
-    let Ok(routes) = routes else {
-        panic!(
-            "{}",
-            routes.err().map(|e| e.to_string()).unwrap_or_default()
-        );
-    };
+    let routes = function_table(&root);
     let expected = routes.render_tfvars();
     let Ok(expected) = expected else {
         panic!("cannot render the tfvars: {expected:?}");
@@ -314,6 +316,11 @@ fn domain(name: &str) -> bool {
     name == "notes" || name == "notes-http"
 }
 
+/// What a crate that touches no notes links none of: the AWS SDK and the domain crates.
+fn aws_sdk_or_domain(name: &str) -> bool {
+    aws_sdk(name) || domain(name)
+}
+
 /// A violation line for every linked package `rule` forbids, sorted.
 fn broken(rule: &Rule, linked: &BTreeSet<String>) -> Vec<String> {
     linked
@@ -335,7 +342,7 @@ fn tree_parsing_and_rules_find_violations() {
     let rule = Rule {
         package: "health".into(),
         why: "it touches no S3",
-        forbidden: |n| aws_sdk(n) || domain(n),
+        forbidden: aws_sdk_or_domain,
     };
     assert_eq!(
         broken(&rule, &linked),
@@ -351,11 +358,7 @@ fn tree_parsing_and_rules_find_violations() {
 #[test]
 fn dependency_rules_of_the_architecture_hold() {
     let root = workspace::root();
-    let table = workspace::load_routes(&root).map_err(|e| e.to_string());
-    let table = match table {
-        Ok(table) => table,
-        Err(e) => panic!("cannot read the function table: {e}"),
-    };
+    let table = function_table(&root);
     let metadata = workspace_metadata(&root);
     let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
     let members: BTreeSet<String> = packages
@@ -386,7 +389,7 @@ fn dependency_rules_of_the_architecture_hold() {
                 package: function.name.clone(),
                 why: "a function links the AWS SDK or the notes crates only if its \
                       [package.metadata.function] grants it S3 access",
-                forbidden: |n| aws_sdk(n) || domain(n),
+                forbidden: aws_sdk_or_domain,
             });
         } else {
             with_s3.push(function.name.clone());
@@ -406,7 +409,7 @@ fn dependency_rules_of_the_architecture_hold() {
         (
             "http-api",
             "the generic HTTP layer links neither the notes crates nor the AWS SDK",
-            |n| aws_sdk(n) || domain(n),
+            aws_sdk_or_domain,
         ),
     ] {
         rules.push(Rule {
@@ -623,11 +626,7 @@ fn the_terraform_names_no_function() {
     assert!(!holds_word("some", "me"));
 
     let root = workspace::root();
-    let table = workspace::load_routes(&root).map_err(|e| e.to_string());
-    let table = match table {
-        Ok(table) => table,
-        Err(e) => panic!("cannot read the function table: {e}"),
-    };
+    let table = function_table(&root);
     let mut files = Vec::new();
     files_with_extension(&root.join("IaC"), "tf", &mut files);
     assert!(
