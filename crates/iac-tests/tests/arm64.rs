@@ -102,9 +102,10 @@ async fn invoke(
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
+    let name = format!("arm64-test-{function}");
     let lambda = Lambda::new(
         [FunctionSpec {
-            name: format!("arm64-test-{function}"),
+            name: name.clone(),
             binary: qemu,
             args: vec![bootstrap.into_os_string()],
             env,
@@ -115,11 +116,7 @@ async fn invoke(
         LambdaConfig::default(),
     );
     let invoked = lambda
-        .invoke(
-            &format!("arm64-test-{function}"),
-            event.to_json().to_string().into_bytes(),
-            REQUEST_ID,
-        )
+        .invoke(&name, event.to_json().to_string().into_bytes(), REQUEST_ID)
         .await;
     lambda.shutdown().await;
     let invoked = invoked?;

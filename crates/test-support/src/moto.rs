@@ -140,10 +140,9 @@ mod cognito {
             .unwrap_or_else(|| fail("reading the endpoint", "the configuration has none"))
             .to_owned();
         let cognito = Client::new(config);
-        let name = crate::unique(prefix);
         let pool = cognito
             .create_user_pool()
-            .pool_name(&name)
+            .pool_name(crate::unique(prefix))
             .send()
             .await
             .unwrap_or_else(|e| fail("CreateUserPool", e));
@@ -168,7 +167,7 @@ mod cognito {
             .unwrap_or_else(|| fail("CreateUserPoolClient", "no client id"))
             .to_owned();
 
-        let username = format!("user-{}", &name[prefix.len() + 1..]);
+        let username = crate::unique("user");
         let email = format!("{username}@example.com");
         let attribute = AttributeType::builder()
             .name("email")
