@@ -656,3 +656,32 @@ fn the_terraform_names_no_function() {
         found.join("\n")
     );
 }
+
+/// Whether `source` writes a payload 2.0 event's `rawQueryString` (as a `json!` key or a map
+/// insert), the mark of an event builder; reading `event["rawQueryString"]` is no mark.
+fn builds_payload_events(source: &str) -> bool {
+    source.contains("\"rawQueryString\":") || source.contains("\"rawQueryString\".into()")
+}
+
+#[test]
+fn one_payload_event_builder_serves_the_gateway_and_the_tests() {
+    assert!(builds_payload_events("json!({\"rawQueryString\": q})"));
+    assert!(builds_payload_events(
+        "event.insert(\"rawQueryString\".into(), q.into());"
+    ));
+    assert!(!builds_payload_events(
+        "assert_eq!(event[\"rawQueryString\"], \"a=1\");"
+    ));
+
+    let builders: Vec<String> = repository_sources()
+        .into_iter()
+        .filter(|(_, source)| builds_payload_events(source))
+        .map(|(shown, _)| shown)
+        .collect();
+    assert_eq!(
+        builders,
+        ["crates/http-api/src/event.rs"],
+        "an API Gateway payload 2.0 event is built in one place, `http_api::event::build` \
+         (the local gateway, the bench and `http_api::testing::Event` call it)"
+    );
+}

@@ -128,7 +128,7 @@ async fn invoke(
             return None;
         }
     };
-    let response = local_aws::event::response(&invoked.payload).ok()?;
+    let response = http_api::event::response(&invoked.payload).ok()?;
     let status = response.status.as_u16();
     *statuses.entry(status).or_default() += 1;
     workload.observe(&planned, status, &response.headers, &response.body);

@@ -1,5 +1,5 @@
 //! The requests the benchmarks send each function, as payload 2.0 events built by the local
-//! gateway's own [`local_aws::event::build`], and the state they need: the notes created so far
+//! gateway's own [`http_api::event::build`], and the state they need: the notes created so far
 //! (their ids and ETags), so that `GET`/`PUT`/`DELETE /notes/{id}` address real notes.
 
 use std::collections::HashMap;
@@ -7,9 +7,12 @@ use std::collections::HashMap;
 use crate::routes::Route;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{HeaderMap, HeaderValue};
-use local_aws::event::{self, Authorizer, Context};
+use http::HeaderMap;
+use http_api::event::{self, Authorizer, BodyEncoding, Context};
 use serde_json::{Map, Value};
+
+/// The host the planned requests are addressed to.
+const HOST: &str = "bench.local";
 
 /// The body every `POST /notes` and `PUT /notes/{id}` sends.
 pub const NOTE_BODY: &str =
@@ -74,7 +77,7 @@ impl Workload {
             path_parameters.insert("id".to_owned(), id.to_owned());
         }
         let mut headers = vec![
-            ("host".to_owned(), "bench.local".to_owned()),
+            ("host".to_owned(), HOST.to_owned()),
             ("user-agent".to_owned(), "notes-api-bench".to_owned()),
         ];
         let mut body = String::new();
@@ -117,15 +120,9 @@ impl Workload {
     /// The payload 2.0 event for `planned` on `route`, exactly as the local gateway builds it.
     #[must_use]
     pub fn event(&self, route: &Route, planned: &Planned, request_id: &str) -> Vec<u8> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &planned.headers {
-            if let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                headers.append(name, value);
-            }
-        }
+        // The planned headers are this module's own constants and note ETags: valid headers.
+        let headers =
+            event::header_map(planned.headers.iter().map(|(n, v)| (n, v))).unwrap_or_default();
         let request = event::Request {
             method: &planned.method,
             raw_path: &planned.path,
@@ -133,13 +130,16 @@ impl Workload {
             protocol: "HTTP/1.1",
             headers: &headers,
             body: planned.body.as_bytes(),
+            encoding: BodyEncoding::ByContentType,
         };
         let authorizer = self.claims_for(route).map(|claims| Authorizer {
             claims: claims.clone(),
             scopes: None,
         });
         let context = Context {
+            account_id: local_aws::ACCOUNT_ID,
             api_id: "local",
+            domain_name: HOST,
             stage: "$default",
             source_ip: "127.0.0.1".to_owned(),
             request_id,
@@ -236,6 +236,7 @@ pub fn fixed_claims(sub: &str, admin: bool) -> HashMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     fn route(key: &str, auth: &str, groups: &[&str]) -> Route {
         Route {

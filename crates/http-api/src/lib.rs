@@ -11,8 +11,10 @@
 //!   `Err(Problem)` into responses and logging one line per request;
 //! - [`Health`], [`Me`]: the bodies of `GET /health` and `GET /me`;
 //! - feature `openapi`: `utoipa::ToSchema` for [`Problem`] and those bodies (crates/api-spec);
-//! - `testing` (feature `testing`): API Gateway v2 event builder, Cognito claim fixtures,
-//!   response readers and a log capture.
+//! - `event` (feature `event`): the API Gateway payload 2.0 event builder and response reader,
+//!   shared by the local gateway, the bench and `testing`;
+//! - `testing` (feature `testing`): API Gateway v2 events from a test's parts, Cognito claim
+//!   fixtures, response readers and a log capture.
 //!
 //! `Me` and the claims errors' conversion need only `cognito-claims` (without its `verify`
 //! feature: `lambda_http`, `serde`, `thiserror`, all linked here anyway), so they stay here and
@@ -39,6 +41,8 @@
 
 mod bodies;
 mod claims;
+#[cfg(feature = "event")]
+pub mod event;
 mod json;
 mod logging;
 pub mod problem;

@@ -21,7 +21,7 @@
 //! request a handler could receive.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     io::Write,
     sync::{
         Arc, Mutex,
@@ -29,12 +29,12 @@ use std::{
     },
 };
 
-use base64::Engine;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::event::{self, BodyEncoding};
 use crate::logging::{LogFilter, subscriber};
 
 /// The AWS region the fixtures pretend to be in.
@@ -69,7 +69,7 @@ pub struct Event {
     removed_headers: Vec<String>,
     cookies: Vec<String>,
     path_params: BTreeMap<String, String>,
-    body: Option<(String, bool)>,
+    body: Option<(Vec<u8>, BodyEncoding)>,
     claims: Option<ClaimsFixture>,
     source_ip: String,
     user_agent: String,
@@ -165,17 +165,16 @@ impl Event {
         self
     }
 
-    /// A text body (`isBase64Encoded: false`).
+    /// A text body (`isBase64Encoded: false`), whatever the content type.
     pub fn body_text(mut self, body: &str) -> Self {
-        self.body = Some((body.to_owned(), false));
+        self.body = Some((body.as_bytes().to_vec(), BodyEncoding::Text));
         self
     }
 
     /// A binary body: base64-encoded with `isBase64Encoded: true`, as API Gateway sends
     /// bodies it does not consider text.
     pub fn body_base64(mut self, bytes: &[u8]) -> Self {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-        self.body = Some((encoded, true));
+        self.body = Some((bytes.to_vec(), BodyEncoding::Base64));
         self
     }
 
@@ -203,7 +202,14 @@ impl Event {
         self
     }
 
-    /// The event as API Gateway would send it.
+    /// The event as API Gateway would send it, built by [`crate::event::build`] (the local
+    /// gateway's builder) from a request with the headers API Gateway adds (`host`,
+    /// `user-agent`, `x-amzn-trace-id`, `x-forwarded-for`, `-port`, `-proto`, and
+    /// `content-length` with a body) unless [`Event::without_header`] removed them.
+    ///
+    /// # Panics
+    ///
+    /// If a header set is not a valid HTTP header (that is a failing test).
     pub fn to_json(&self) -> Value {
         let path = self.raw_path();
         let raw_query = self
@@ -216,26 +222,19 @@ impl Event {
         // API Gateway's request ids look like `JKJaXmPLvHcESHA=`.
         let (count, epoch_ms) = next_unique();
         let request_id = format!("{:011X}{:04X}=", epoch_ms & 0xFFF_FFFF_FFFF, count & 0xFFFF);
-        let time = chrono::DateTime::from_timestamp_millis(epoch_ms)
-            .unwrap_or_default()
-            .format("%d/%b/%Y:%H:%M:%S +0000")
-            .to_string();
 
-        let mut headers = Map::new();
+        let (body, encoding) = match &self.body {
+            Some((bytes, encoding)) => (bytes.as_slice(), *encoding),
+            None => (&[][..], BodyEncoding::ByContentType),
+        };
+        let mut pairs: Vec<(String, String)> = Vec::new();
         let mut default = |name: &str, value: String| {
             if !self.removed(name) {
-                headers.insert(name.to_owned(), Value::String(value));
+                pairs.push((name.to_owned(), value));
             }
         };
-        if let Some((body, base64)) = &self.body {
-            let length = if *base64 {
-                base64::engine::general_purpose::STANDARD
-                    .decode(body)
-                    .map_or(0, |b| b.len())
-            } else {
-                body.len()
-            };
-            default("content-length", length.to_string());
+        if self.body.is_some() {
+            default("content-length", body.len().to_string());
         }
         default("host", domain_name.clone());
         default("user-agent", self.user_agent.clone());
@@ -246,66 +245,44 @@ impl Event {
         default("x-forwarded-for", self.source_ip.clone());
         default("x-forwarded-port", "443".to_owned());
         default("x-forwarded-proto", "https".to_owned());
-        for (name, value) in &self.headers {
-            headers.insert(name.clone(), Value::String(value.clone()));
-        }
-
-        let mut request_context = json!({
-            "accountId": ACCOUNT_ID,
-            "apiId": API_ID,
-            "domainName": domain_name,
-            "domainPrefix": API_ID,
-            "http": {
-                "method": self.method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": self.source_ip,
-                "userAgent": self.user_agent,
-            },
-            "requestId": request_id,
-            "routeKey": self.route_key,
-            "stage": "$default",
-            "time": time,
-            "timeEpoch": epoch_ms,
-        });
-        if let Some(claims) = &self.claims {
-            request_context["authorizer"] = json!({
-                "jwt": { "claims": claims.claims, "scopes": claims.authorizer_scopes() }
-            });
-        }
-
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": self.route_key,
-            "rawPath": path,
-            "rawQueryString": raw_query,
-            "headers": headers,
-            "requestContext": request_context,
-            "isBase64Encoded": self.body.as_ref().is_some_and(|(_, base64)| *base64),
-        });
+        pairs.retain(|(name, _)| !self.headers.iter().any(|(set, _)| set == name));
+        pairs.extend(self.headers.iter().cloned());
         if !self.cookies.is_empty() {
-            event["cookies"] = json!(self.cookies);
+            pairs.push(("cookie".to_owned(), self.cookies.join("; ")));
         }
-        if !self.query.is_empty() {
-            let mut params: BTreeMap<&str, String> = BTreeMap::new();
-            for (name, value) in &self.query {
-                params
-                    .entry(name)
-                    .and_modify(|joined| {
-                        joined.push(',');
-                        joined.push_str(value);
-                    })
-                    .or_insert_with(|| value.clone());
-            }
-            event["queryStringParameters"] = json!(params);
-        }
-        if !self.path_params.is_empty() {
-            event["pathParameters"] = json!(self.path_params);
-        }
-        if let Some((body, _)) = &self.body {
-            event["body"] = Value::String(body.clone());
-        }
-        event
+        let headers = event::header_map(pairs).unwrap_or_else(|e| panic!("{e}"));
+
+        let request = event::Request {
+            method: &self.method,
+            raw_path: &path,
+            raw_query: &raw_query,
+            protocol: "HTTP/1.1",
+            headers: &headers,
+            body,
+            encoding,
+        };
+        let authorizer = self.claims.as_ref().map(|claims| event::Authorizer {
+            claims: claims.claims.clone().into_iter().collect(),
+            scopes: claims.authorizer_scopes(),
+        });
+        let context = event::Context {
+            account_id: ACCOUNT_ID,
+            api_id: API_ID,
+            domain_name: &domain_name,
+            stage: "$default",
+            source_ip: self.source_ip.clone(),
+            request_id: &request_id,
+            time: chrono::DateTime::from_timestamp_millis(epoch_ms).unwrap_or_default(),
+        };
+        let path_parameters: HashMap<String, String> =
+            self.path_params.clone().into_iter().collect();
+        event::build(
+            &request,
+            &self.route_key,
+            &path_parameters,
+            authorizer.as_ref(),
+            &context,
+        )
     }
 
     /// The `lambda_http::Request` a function receives for this event, with a Lambda
@@ -427,10 +404,10 @@ impl ClaimsFixture {
     }
 
     /// The authorizer's `scopes`: the `scope` claim split on spaces, or `null` without one.
-    fn authorizer_scopes(&self) -> Option<Vec<&str>> {
+    fn authorizer_scopes(&self) -> Option<Vec<String>> {
         self.claims
             .get("scope")
-            .map(|scope| scope.split_whitespace().collect())
+            .map(|scope| scope.split_whitespace().map(str::to_owned).collect())
     }
 }
 

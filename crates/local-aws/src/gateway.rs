@@ -25,7 +25,9 @@ use axum::response::{IntoResponse, Response};
 use cognito_claims::verify::{JwtVerifier, VerifierConfig};
 use http::{HeaderValue, StatusCode};
 
-use crate::event::{self, Authorizer, Context};
+use http_api::event::{self, Authorizer, BodyEncoding, Context};
+
+use crate::ACCOUNT_ID;
 use crate::lambda::{InvokeError, Lambda};
 use function_table::{Function, Route, RouteTable};
 
@@ -323,9 +325,17 @@ async fn serve(
         protocol: &protocol,
         headers: &parts.headers,
         body: &body,
+        encoding: BodyEncoding::ByContentType,
     };
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
     let context = Context {
+        account_id: ACCOUNT_ID,
         api_id: &gateway.api_id,
+        domain_name: &host,
         stage: &gateway.stage,
         source_ip: peer.ip().to_string(),
         request_id,
@@ -467,7 +477,9 @@ fn _assert_send() {
 mod tests {
     use super::*;
 
-    use crate::event::tests::headers;
+    fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        event::header_map(pairs.iter().copied()).unwrap_or_else(|e| panic!("{e}"))
+    }
 
     #[test]
     fn only_requests_that_form_a_url_reach_a_function() {

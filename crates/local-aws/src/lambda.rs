@@ -491,8 +491,10 @@ impl Instance {
             current: Mutex::new(None),
             init_error: Mutex::new(None),
             function_arn: format!(
-                "arn:aws:lambda:{}:000000000000:function:{}",
-                config.region, spec.name
+                "arn:aws:lambda:{}:{}:function:{}",
+                config.region,
+                crate::ACCOUNT_ID,
+                spec.name
             ),
         });
         let prefix = runtime_api_prefix().map_err(failed)?;

@@ -1,10 +1,10 @@
 //! AWS on a laptop, for this project: what `cargo xtask dev` runs and the end-to-end tests use.
 //!
-//! - [`event`]: payload format 2.0 events and responses;
 //! - [`lambda`]: a Lambda Runtime API emulator running the real function binaries (cold
 //!   starts, warm reuse, scale-out, idle reaping, timeouts, crash replacement);
 //! - [`gateway`]: the API Gateway HTTP API emulator with the JWT authorizer's rules (the routes
-//!   and their matching are `function_table`'s, read from `IaC/routes.auto.tfvars.json`);
+//!   and their matching are `function_table`'s, read from `IaC/routes.auto.tfvars.json`; the
+//!   payload 2.0 events are `http_api::event`'s);
 //! - [`issuer`]: a Cognito-compatible local issuer: RSA key, JWKS, hosted-UI-like pages,
 //!   `/oauth2/token`, users that persist in a state directory;
 //! - [`devpages`]: the stack's `/dev/login` and `/dev/callback` pages (a sign-in with state and
@@ -16,9 +16,11 @@
 #![warn(missing_docs)]
 
 pub mod devpages;
-pub mod event;
 pub mod gateway;
 pub mod hostcheck;
 pub mod issuer;
 pub mod lambda;
 pub mod stack;
+
+/// The AWS account id the local stack reports (in function ARNs and `requestContext`).
+pub const ACCOUNT_ID: &str = "000000000000";

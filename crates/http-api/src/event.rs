@@ -1,6 +1,8 @@
-//! API Gateway HTTP API payload format 2.0: the event a function receives and the response it
-//! may return, as AWS documents them ("Working with AWS Lambda proxy integrations for HTTP
-//! APIs").
+//! API Gateway HTTP API payload format 2.0 (feature `event`): the event a function receives and
+//! the response it may return, as AWS documents them ("Working with AWS Lambda proxy
+//! integrations for HTTP APIs"). The one builder of the event: the local gateway calls [`build`]
+//! with a live request, the bench with planned ones, and [`crate::testing::Event`] with the
+//! parts a test names.
 //!
 //! Request side: lower-case header names, repeated headers joined with commas, the `cookie`
 //! header moved to `cookies`, repeated query parameters joined with commas, `pathParameters`
@@ -13,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use lambda_http::http::{self, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{Map, Value, json};
 
 /// What the authorizer established about the caller.
@@ -28,8 +30,12 @@ pub struct Authorizer {
 /// Where the request arrived, for `requestContext`.
 #[derive(Clone, Debug)]
 pub struct Context<'a> {
-    /// The API id (`domainPrefix` when the host has no dots).
+    /// The AWS account id (`requestContext.accountId`).
+    pub account_id: &'a str,
+    /// The API id.
     pub api_id: &'a str,
+    /// The host the request was sent to (`domainName`; its first label is `domainPrefix`).
+    pub domain_name: &'a str,
     /// The stage, `$default` locally.
     pub stage: &'a str,
     /// The caller's address.
@@ -41,7 +47,7 @@ pub struct Context<'a> {
 }
 
 /// The request as the gateway received it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
     /// `GET`, `POST`, …
     pub method: &'a str,
@@ -55,6 +61,59 @@ pub struct Request<'a> {
     pub headers: &'a HeaderMap,
     /// The body.
     pub body: &'a [u8],
+    /// How the body goes into the event.
+    pub encoding: BodyEncoding,
+}
+
+/// How a request body goes into the event's `body`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// As API Gateway does: as it is when the content type is text and the bytes are UTF-8,
+    /// else base64 with `isBase64Encoded: true`.
+    #[default]
+    ByContentType,
+    /// As text, whatever the content type (invalid UTF-8 replaced).
+    Text,
+    /// Base64, whatever the content type.
+    Base64,
+}
+
+/// Why [`header_map`] could not build a header map.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not an HTTP header: {name:?}: {value:?}")]
+pub struct InvalidHeader {
+    /// The name given.
+    pub name: String,
+    /// The value given.
+    pub value: String,
+}
+
+/// A header map from `(name, value)` pairs, repeated names kept in order.
+///
+/// # Errors
+/// [`InvalidHeader`] for a name or value HTTP does not allow.
+pub fn header_map<N: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (N, V)>,
+) -> Result<HeaderMap, InvalidHeader> {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                map.append(name, value);
+            }
+            _ => {
+                return Err(InvalidHeader {
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(map)
 }
 
 /// Builds the payload 2.0 event for `request` matched to `route_key`.
@@ -88,8 +147,7 @@ pub fn build(
             })
             .or_insert(value);
     }
-    let host = headers.get("host").cloned().unwrap_or_default();
-    let domain_prefix = host.split('.').next().unwrap_or_default().to_owned();
+    let domain_prefix = context.domain_name.split('.').next().unwrap_or_default();
     let user_agent = headers.get("user-agent").cloned().unwrap_or_default();
 
     let mut event = Map::new();
@@ -106,9 +164,9 @@ pub fn build(
         event.insert("queryStringParameters".into(), json!(query));
     }
     let mut request_context = json!({
-        "accountId": "000000000000",
+        "accountId": context.account_id,
         "apiId": context.api_id,
-        "domainName": host,
+        "domainName": context.domain_name,
         "domainPrefix": domain_prefix,
         "http": {
             "method": request.method,
@@ -133,7 +191,7 @@ pub fn build(
         event.insert("pathParameters".into(), json!(path_parameters));
     }
     if !request.body.is_empty() {
-        let (body, encoded) = encode_body(request.headers, request.body);
+        let (body, encoded) = encode_body(request.headers, request.body, request.encoding);
         event.insert("body".into(), body.into());
         event.insert("isBase64Encoded".into(), encoded.into());
     } else {
@@ -164,8 +222,14 @@ fn form_decode(text: &str) -> String {
     function_table::matcher::decode(&text.replace('+', " "))
 }
 
-/// Text bodies go as they are; anything else (or invalid UTF-8) base64-encoded.
-fn encode_body(headers: &HeaderMap, body: &[u8]) -> (String, bool) {
+/// By content type: text bodies go as they are, anything else (or invalid UTF-8)
+/// base64-encoded.
+fn encode_body(headers: &HeaderMap, body: &[u8], encoding: BodyEncoding) -> (String, bool) {
+    match encoding {
+        BodyEncoding::Text => return (String::from_utf8_lossy(body).into_owned(), false),
+        BodyEncoding::Base64 => return (BASE64.encode(body), true),
+        BodyEncoding::ByContentType => {}
+    }
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -282,22 +346,25 @@ pub fn response(payload: &[u8]) -> Result<Response, MalformedResponse> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    /// A header map from `(name, value)` pairs, repeats kept (for this crate's unit tests).
-    pub(crate) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) else {
-                panic!("bad test header {name}");
-            };
-            map.append(name, value);
-        }
-        map
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        header_map(pairs.iter().copied()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn header_maps_keep_repeats_and_refuse_what_http_does_not_allow() {
+        let map = headers(&[("X-A", "1"), ("x-a", "2")]);
+        assert_eq!(map.get_all("x-a").iter().count(), 2);
+        assert_eq!(
+            header_map([("bad name", "v")]),
+            Err(InvalidHeader {
+                name: "bad name".into(),
+                value: "v".into()
+            })
+        );
+        assert!(header_map([("x", "line\nbreak")]).is_err());
     }
 
     #[test]
@@ -317,6 +384,7 @@ pub(crate) mod tests {
             protocol: "HTTP/1.1",
             headers: &h,
             body: br#"{"title":"t"}"#,
+            encoding: BodyEncoding::ByContentType,
         };
         let params = HashMap::from([("id".to_owned(), "a b".to_owned())]);
         let authorizer = Authorizer {
@@ -325,7 +393,9 @@ pub(crate) mod tests {
         };
         let time = chrono::DateTime::from_timestamp_millis(1_583_348_638_390).unwrap_or_default();
         let context = Context {
+            account_id: "000000000000",
             api_id: "abc123",
+            domain_name: "abc123.execute-api.us-east-1.amazonaws.com",
             stage: "$default",
             source_ip: "127.0.0.1".to_owned(),
             request_id: "rid",
@@ -374,9 +444,12 @@ pub(crate) mod tests {
             protocol: "HTTP/1.1",
             headers: &h,
             body: &[0, 159, 146, 150],
+            encoding: BodyEncoding::ByContentType,
         };
         let context = Context {
+            account_id: "000000000000",
             api_id: "a",
+            domain_name: "a",
             stage: "$default",
             source_ip: "127.0.0.1".to_owned(),
             request_id: "r",
@@ -393,6 +466,27 @@ pub(crate) mod tests {
         };
         let event = build(&empty, "PUT /x", &HashMap::new(), None, &context);
         assert!(event.get("body").is_none());
+        // A test may force either encoding whatever the content type says.
+        let forced = Request {
+            body: b"{}",
+            encoding: BodyEncoding::Base64,
+            ..request
+        };
+        let event = build(&forced, "PUT /x", &HashMap::new(), None, &context);
+        assert_eq!(
+            (&event["body"], &event["isBase64Encoded"]),
+            (&json!("e30="), &json!(true))
+        );
+        let text = Request {
+            body: b"plain",
+            encoding: BodyEncoding::Text,
+            ..request
+        };
+        let event = build(&text, "PUT /x", &HashMap::new(), None, &context);
+        assert_eq!(
+            (&event["body"], &event["isBase64Encoded"]),
+            (&json!("plain"), &json!(false))
+        );
     }
 
     #[test]
