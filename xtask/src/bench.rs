@@ -142,7 +142,7 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<ExitCode, BenchError> 
         secs(built),
         pytool::rel(&work.join("results.json")).display()
     );
-    Ok(crate::test_cmd::exit_code(status))
+    Ok(crate::cmd::exit_code(status))
 }
 
 /// Criterion's command line: the defaults (3 s warm-up, 5 s of samples) for a full run, less

@@ -1,12 +1,14 @@
-//! The command runner of xtask: a [`Cmd`] is spawned with its output streamed ([`Cmd::status`],
-//! [`Cmd::run`]) or captured ([`Cmd::output`]), timed, and a failure is a [`CmdError`] that
-//! names the whole command line (shell-quoted), the exit status and the working directory.
+//! The command runner of xtask: a [`Cmd`] is run with its output streamed ([`Cmd::status`],
+//! [`Cmd::run`]) or captured ([`Cmd::output`]), or started in the background ([`Cmd::spawn`], a
+//! [`Running`] that is killed when dropped unless waited for); it is timed, and a failure is a
+//! [`CmdError`] that names the whole command line (shell-quoted), the exit status and the working
+//! directory.
 
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, ExitStatus, Output};
+use std::process::{Child, Command, ExitCode, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 /// A command to run: program, arguments, working directory, environment.
@@ -216,6 +218,24 @@ impl Cmd {
         }
     }
 
+    /// Starts it in the background (stdio as set, inherited by default).
+    ///
+    /// # Errors
+    /// [`CmdError::Missing`] or [`CmdError::Spawn`].
+    pub fn spawn(mut self) -> Result<Running, CmdError> {
+        let started = Instant::now();
+        let child = self
+            .command
+            .spawn()
+            .map_err(|source| self.spawn_error(source))?;
+        Ok(Running {
+            child,
+            line: self.line(),
+            dir: self.dir_of(),
+            started,
+        })
+    }
+
     /// [`Cmd::output`]'s stdout as text.
     ///
     /// # Errors
@@ -223,6 +243,53 @@ impl Cmd {
     pub fn read(self) -> Result<String, CmdError> {
         self.output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+}
+
+/// A command started by [`Cmd::spawn`]. Dropping it kills and reaps the process unless it was
+/// waited for, so that nothing started by xtask outlives an error.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    line: String,
+    dir: Option<PathBuf>,
+    started: Instant,
+}
+
+impl Running {
+    /// The command line it runs, shell-quoted.
+    #[must_use]
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// Its exit status if it has exited (a failure to ask counts as still running).
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits for it to exit; its status and how long it ran since it was started.
+    ///
+    /// # Errors
+    /// [`CmdError::Spawn`] when the operating system cannot wait for it.
+    pub fn wait(&mut self) -> Result<Ran, CmdError> {
+        let status = self.child.wait().map_err(|source| CmdError::Spawn {
+            line: self.line.clone(),
+            dir: self.dir.clone(),
+            source,
+        })?;
+        Ok(Ran {
+            status,
+            elapsed: self.started.elapsed(),
+        })
+    }
+}
+
+impl Drop for Running {
+    /// Kills the process unless it was waited for (a reaped child is not signalled again).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -298,6 +365,53 @@ mod tests {
                 && text.contains("`no-such-program-xtask` is missing"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_background_command_is_waited_for_or_killed_when_dropped() {
+        let done = Cmd::new("sh").args(["-c", "exit 6"]).spawn();
+        let Ok(mut done) = done else {
+            panic!("sh should start: {done:?}");
+        };
+        assert_eq!(done.line(), "sh -c 'exit 6'");
+        let ran = done.wait();
+        assert_eq!(ran.ok().and_then(|r| r.status.code()), Some(6));
+        assert_eq!(done.try_wait().and_then(|s| s.code()), Some(6));
+
+        let sleeper = Cmd::new("sleep").arg("30").spawn();
+        let Ok(mut sleeper) = sleeper else {
+            panic!("sh should start: {sleeper:?}");
+        };
+        assert!(sleeper.try_wait().is_none(), "it is still sleeping");
+        let pid = sleeper.child.id();
+        drop(sleeper);
+        // Dropped: killed and reaped, so its pid is no longer a process of ours.
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "the dropped command (pid {pid}) still runs or was not reaped"
+        );
+
+        let missing = Cmd::new("no-such-program-xtask").spawn();
+        assert!(
+            matches!(missing, Err(CmdError::Missing { .. })),
+            "{missing:?}"
+        );
+    }
+
+    #[test]
+    fn exit_codes_pass_through_and_a_signal_is_a_failure() {
+        for (script, want) in [
+            ("exit 0", ExitCode::SUCCESS),
+            ("exit 101", ExitCode::from(101)),
+            ("exit 1", ExitCode::FAILURE),
+            ("kill -9 $$", ExitCode::FAILURE),
+        ] {
+            let status = Cmd::new("sh").args(["-c", script]).status();
+            let Ok(status) = status else {
+                panic!("sh failed to start: {status:?}");
+            };
+            assert_eq!(exit_code(status), want, "for {script}");
+        }
     }
 
     #[test]

@@ -5,11 +5,11 @@
 //! file changes; the server restarts a function's instances when its binary changes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, SystemTime};
 
-use crate::cmd::{Cmd, CmdError};
-use crate::test_cmd::exit_code;
+use crate::cmd::exit_code;
+use crate::cmd::{Cmd, CmdError, Running};
 use crate::workspace::{self, TfvarsStatus, WorkspaceError};
 
 /// Options of `cargo xtask dev`.
@@ -32,14 +32,9 @@ pub enum DevError {
     /// Rendering the routes failed.
     #[error(transparent)]
     Routes(#[from] function_table::TableError),
-    /// A command could not start.
-    #[error("could not run `{command}`: {source}")]
-    Spawn {
-        /// The command.
-        command: String,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The local stack could not start, or could not be waited for.
+    #[error(transparent)]
+    Serve(CmdError),
     /// The build could not start or failed (its output above says why).
     #[error("building the functions failed: {source}; fix it and run `cargo xtask dev` again")]
     Build {
@@ -60,16 +55,13 @@ pub fn run(root: &Path, options: &DevOptions) -> Result<ExitCode, DevError> {
         command.arg("--watch-binaries");
     }
     command.args(&options.serve_args);
-    let mut server = spawn(command)?;
+    let mut server = Cmd::from(command).spawn().map_err(DevError::Serve)?;
     if options.watch {
         eprintln!("xtask: watching crates/ for changes; a change rebuilds the functions");
         watch(root, &functions, options.release, &mut server)?;
     }
-    let status = server.wait().map_err(|source| DevError::Spawn {
-        command: "local-aws serve".to_owned(),
-        source,
-    })?;
-    Ok(exit_code(status))
+    let ran = server.wait().map_err(DevError::Serve)?;
+    Ok(exit_code(ran.status))
 }
 
 /// `cargo run -p local-aws --bin local-aws --` (quiet), to which the caller adds arguments.
@@ -124,26 +116,19 @@ fn build(root: &Path, functions: &[String], release: bool) -> Result<(), DevErro
         .map_err(|source| DevError::Build { source })
 }
 
-fn spawn(mut command: Command) -> Result<Child, DevError> {
-    command.spawn().map_err(|source| DevError::Spawn {
-        command: "cargo run --package local-aws".to_owned(),
-        source,
-    })
-}
-
 /// Polls `crates/**/*.rs` and `Cargo.toml`s once a second; rebuilds on change until the server
 /// exits. A failed build keeps the old binaries serving.
 fn watch(
     root: &Path,
     functions: &[String],
     release: bool,
-    server: &mut Child,
+    server: &mut Running,
 ) -> Result<(), DevError> {
     let crates = root.join("crates");
     let mut last = newest_source(&crates);
     loop {
         std::thread::sleep(Duration::from_secs(1));
-        if server.try_wait().ok().flatten().is_some() {
+        if server.try_wait().is_some() {
             return Ok(());
         }
         let now = newest_source(&crates);

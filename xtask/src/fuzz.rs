@@ -25,12 +25,12 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::cmd::{Cmd, CmdError};
-use crate::pytool::{describe, rel};
+use crate::cmd::{Cmd, CmdError, Ran};
+use crate::pytool::rel;
 use crate::workspace;
 
 /// The cargo-fuzz release installed into `.tools/cargo-fuzz`.
@@ -122,21 +122,11 @@ pub enum FuzzError {
         /// The name given.
         name: String,
     },
-    /// A command could not be started.
-    #[error("could not run `{command}`: {source}")]
-    Spawn {
-        /// The command line.
-        command: String,
-        /// Why it could not start.
-        source: io::Error,
-    },
-    /// Installing cargo-fuzz or building the targets failed.
-    #[error("`{command}` failed ({status}); {hint}")]
-    Failed {
-        /// The command line.
-        command: String,
-        /// Its exit status.
-        status: ExitStatus,
+    /// `rustc -vV` named no host triple.
+    #[error("`rustc -vV` printed no `host:` line: {output}; {hint}")]
+    NoHost {
+        /// What it printed.
+        output: String,
         /// What to try.
         hint: &'static str,
     },
@@ -258,7 +248,7 @@ pub fn run(root: &Path, options: &FuzzOptions) -> Result<Report, FuzzError> {
 
     let started = Instant::now();
     let build = build_command(root, &triple, &targets, options.optimized);
-    eprintln!("xtask: running {}", describe(&build));
+    eprintln!("xtask: running {build}");
     run_checked(
         build,
         "fix the build errors above (the fuzz crate is fuzz/, its own workspace)",
@@ -362,33 +352,30 @@ pub fn ensure_cargo_fuzz(root: &Path) -> Result<bool, FuzzError> {
 /// `cargo install --locked --debug --force --root .tools/cargo-fuzz cargo-fuzz --version …`.
 /// Unoptimised (`--debug`): it only runs cargo, and it builds in about two thirds of the time
 /// (28 s against 43 s here), which counts on every clean CI run.
-pub fn install_command(root: &Path) -> Command {
-    let mut command = Command::new(workspace::cargo());
-    command
+pub fn install_command(root: &Path) -> Cmd {
+    Cmd::new(workspace::cargo())
         .args(["install", "--locked", "--debug", "--force", "--root"])
         .arg(tool_dir(root))
         .args(["cargo-fuzz", "--version", CARGO_FUZZ])
-        .current_dir(root);
-    command
+        .dir(root)
 }
 
 /// `cargo fuzz build -O -a -s none` (or `--dev` instead of `-O` when not `optimized`) of
 /// `targets` (one target, or all of them) into `target/fuzz`, for `triple`.
-pub fn build_command(root: &Path, triple: &str, targets: &[Target], optimized: bool) -> Command {
-    let mut command = Command::new(cargo_fuzz_path(root));
+pub fn build_command(root: &Path, triple: &str, targets: &[Target], optimized: bool) -> Cmd {
     let profile = if optimized { "-O" } else { "--dev" };
-    command
+    let command = Cmd::new(cargo_fuzz_path(root))
         .args(["build", profile, "-a", "-s", "none", "--target", triple])
         .arg("--target-dir")
         .arg(fuzz_target_dir(root))
         .args(["--codegen-units", &CODEGEN_UNITS.to_string()])
-        .current_dir(root)
+        .dir(root)
         .env("CARGO", workspace::cargo());
     // cargo fuzz builds one target or all: name it only when exactly one is wanted.
-    if let [target] = targets {
-        command.arg(target.name);
+    match targets {
+        [target] => command.arg(target.name),
+        _ => command,
     }
-    command
 }
 
 /// The libFuzzer arguments of one bounded run of `target`.
@@ -575,26 +562,24 @@ fn names() -> String {
 /// The host's target triple, from `rustc -vV` (the pinned toolchain's, run from the root).
 fn host_triple(root: &Path) -> Result<String, FuzzError> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let mut command = Command::new(&rustc);
-    command.arg("-vV").current_dir(root);
-    let output = command.output().map_err(|source| FuzzError::Spawn {
-        command: describe(&command),
-        source,
-    })?;
-    let text = String::from_utf8_lossy(&output.stdout);
+    let hint = "is the Rust toolchain installed?";
+    let text = Cmd::new(&rustc)
+        .arg("-vV")
+        .dir(root)
+        .read()
+        .map_err(|source| FuzzError::Command { source, hint })?;
     match text.lines().find_map(|l| l.strip_prefix("host: ")) {
-        Some(host) if output.status.success() => Ok(host.trim().to_owned()),
-        _ => Err(FuzzError::Failed {
-            command: describe(&command),
-            status: output.status,
-            hint: "is the Rust toolchain installed?",
+        Some(host) => Ok(host.trim().to_owned()),
+        None => Err(FuzzError::NoHost {
+            output: text.trim().to_owned(),
+            hint,
         }),
     }
 }
 
 /// Runs `command` with inherited output; an error, with `hint`, unless it succeeds.
-fn run_checked(command: Command, hint: &'static str) -> Result<(), FuzzError> {
-    Cmd::from(command)
+fn run_checked(command: Cmd, hint: &'static str) -> Result<(), FuzzError> {
+    command
         .run()
         .map(drop)
         .map_err(|source| FuzzError::Command { source, hint })
@@ -650,10 +635,11 @@ fn run_one(dirs: &Dirs, target: &Target, seconds: u64) -> Result<TargetResult, F
     let err = log
         .try_clone()
         .map_err(io_error("could not open", &log_path))?;
-    let mut command = Command::new(dirs.binary(target.name));
-    command
+    let mut command = Cmd::new(dirs.binary(target.name))
         .args(libfuzzer_args(dirs, target, seconds))
-        .current_dir(&dirs.root)
+        .dir(&dirs.root);
+    command
+        .command_mut()
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err);
@@ -661,12 +647,10 @@ fn run_one(dirs: &Dirs, target: &Target, seconds: u64) -> Result<TargetResult, F
         "xtask: fuzzing {target} for {seconds} s (log: {})",
         rel(&log_path).display()
     );
-    let started = Instant::now();
-    let status = command.status().map_err(|source| FuzzError::Spawn {
-        command: describe(&command),
+    let Ran { status, elapsed } = command.timed().map_err(|source| FuzzError::Command {
         source,
+        hint: "was the fuzz build above complete?",
     })?;
-    let elapsed = started.elapsed();
     let text = fs::read(&log_path).map_err(io_error("could not read", &log_path))?;
     let text = String::from_utf8_lossy(&text);
     let result = TargetResult {
@@ -887,7 +871,7 @@ stat::peak_rss_mb:              31
     fn commands() {
         let root = Path::new("/repo");
         let targets = select(&[]).unwrap_or_default();
-        let build = describe(&build_command(
+        let build = Cmd::line(&build_command(
             root,
             "x86_64-unknown-linux-gnu",
             &targets,
@@ -903,9 +887,9 @@ stat::peak_rss_mb:              31
             "{build}"
         );
         assert!(build.starts_with("/repo/.tools/cargo-fuzz/bin/"), "{build}");
-        let one = describe(&build_command(root, "t", &targets[1..2], true));
+        let one = Cmd::line(&build_command(root, "t", &targets[1..2], true));
         assert!(one.ends_with("--codegen-units 16 jwt_parse"), "{one}");
-        let quick = describe(&build_command(root, "t", &targets, false));
+        let quick = Cmd::line(&build_command(root, "t", &targets, false));
         assert!(
             quick.contains("cargo-fuzz build --dev -a -s none --target t"),
             "{quick}"
@@ -915,7 +899,7 @@ stat::peak_rss_mb:              31
             target_dir.join("t/debug/note_json")
         );
 
-        let install = describe(&install_command(root));
+        let install = Cmd::line(&install_command(root));
         assert!(
             install.ends_with(
                 "install --locked --debug --force --root /repo/.tools/cargo-fuzz cargo-fuzz --version 0.13.2"

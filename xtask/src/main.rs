@@ -349,7 +349,7 @@ fn dev_cmd(root: &std::path::Path, args: DevArgs) -> Result<ExitCode, Error> {
 
 /// Runs `command` with inherited output; its exit code becomes ours.
 fn run_status(command: std::process::Command) -> Result<ExitCode, Error> {
-    Ok(test_cmd::exit_code(cmd::Cmd::from(command).status()?))
+    Ok(cmd::exit_code(cmd::Cmd::from(command).status()?))
 }
 
 /// `cargo xtask fuzz`: every chosen target for `--time` seconds; fails on any crash.

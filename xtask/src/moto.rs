@@ -9,8 +9,10 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::cmd::{Cmd, CmdError, Running};
 
 /// How long [`MotoServer::wait_ready`] waits by default.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,7 +29,7 @@ pub const READY_PATH: &str = "/moto-api/";
 /// Why moto could not be installed or started.
 #[derive(Debug, thiserror::Error)]
 pub enum MotoError {
-    /// A file could not be read or written, or a process could not be started.
+    /// A file could not be read or written.
     #[error("{action} {}: {source}", path.display())]
     Io {
         /// What was being done.
@@ -37,6 +39,9 @@ pub enum MotoError {
         /// The underlying error.
         source: io::Error,
     },
+    /// moto_server could not be started.
+    #[error(transparent)]
+    Start(#[from] CmdError),
     /// No free loopback port could be found.
     #[error("could not pick a free port on 127.0.0.1: {0}")]
     Port(io::Error),
@@ -81,7 +86,7 @@ pub fn free_port() -> Result<u16, MotoError> {
 /// A running moto server; dropping it kills the process.
 #[derive(Debug)]
 pub struct MotoServer {
-    child: Child,
+    child: Running,
     addr: SocketAddr,
     log: PathBuf,
 }
@@ -103,13 +108,13 @@ impl MotoServer {
         }
         let out = File::create(log).map_err(io_error("could not create", log))?;
         let err = out.try_clone().map_err(io_error("could not open", log))?;
-        let child = Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = Cmd::new(program).args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        command
+            .command_mut()
             .stdin(Stdio::null())
             .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(io_error("could not start", program))?;
+            .stderr(err);
+        let child = command.spawn()?;
         Ok(Self {
             child,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -127,7 +132,7 @@ impl MotoServer {
     pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), MotoError> {
         let start = Instant::now();
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.child.try_wait() {
                 return Err(MotoError::Exited {
                     status,
                     log: self.log.clone(),
@@ -154,14 +159,6 @@ impl MotoServer {
             Ok(text) => tail(&text, 20),
             Err(e) => format!("(could not read the log: {e})"),
         }
-    }
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        // Already exited is fine; there is nothing useful to do with an error here.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -215,6 +212,8 @@ mod tests {
     use std::thread;
 
     use super::*;
+    #[cfg(unix)]
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn status_lines() {
@@ -307,8 +306,8 @@ mod tests {
         let program = dir.path().join("fake-moto");
         let written = std::fs::write(&program, format!("#!/bin/sh\n{script}\n"));
         assert!(written.is_ok(), "{written:?}");
-        let chmod = Command::new("chmod").arg("+x").arg(&program).status();
-        assert!(chmod.is_ok_and(|s| s.success()), "chmod failed");
+        let chmod = std::fs::set_permissions(&program, PermissionsExt::from_mode(0o755));
+        assert!(chmod.is_ok(), "chmod failed: {chmod:?}");
         let port = free_port();
         let Ok(port) = port else {
             panic!("free_port failed: {port:?}");

@@ -398,33 +398,24 @@ pub fn select_functions(
 /// (a fresh machine whose toolchain predates `rust-toolchain.toml`'s `targets`); fails with the
 /// hint when that does not work. Without rustup the check is skipped: the build reports it then.
 fn check_target(root: &Path, arch: Arch) -> Result<(), PackageError> {
-    let output = Command::new("rustup")
+    let mut list = Cmd::new("rustup")
         .args(["target", "list", "--installed"])
-        .current_dir(root)
-        .stderr(Stdio::null())
-        .output();
-    match output {
-        Ok(output)
-            if output.status.success()
-                && !target_installed(&String::from_utf8_lossy(&output.stdout), arch.triple()) =>
-        {
+        .dir(root);
+    list.command_mut().stderr(Stdio::null());
+    match list.read() {
+        Ok(installed) if !target_installed(&installed, arch.triple()) => {
+            let add = Cmd::new("rustup")
+                .args(["target", "add", arch.triple()])
+                .dir(root);
             eprintln!(
-                "xtask: the Rust target {} is missing; running `rustup target add {}`",
-                arch.triple(),
+                "xtask: the Rust target {} is missing; running `{add}`",
                 arch.triple()
             );
-            let added = Command::new("rustup")
-                .args(["target", "add", arch.triple()])
-                .current_dir(root)
-                .status()
-                .is_ok_and(|status| status.success());
-            if added {
-                Ok(())
-            } else {
-                Err(PackageError::MissingTarget {
+            add.run()
+                .map(drop)
+                .map_err(|_| PackageError::MissingTarget {
                     triple: arch.triple(),
                 })
-            }
         }
         _ => Ok(()),
     }

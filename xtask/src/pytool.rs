@@ -189,15 +189,6 @@ fn run_setup(command: Command, hint: &'static str) -> Result<(), ToolError> {
         .map_err(|source| ToolError::Setup { source, hint })
 }
 
-/// A command line for messages.
-pub fn describe(command: &Command) -> String {
-    std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// `path` relative to the current directory when it is below it, for shorter messages.
 pub fn rel(path: &Path) -> PathBuf {
     std::env::current_dir()

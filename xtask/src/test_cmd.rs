@@ -10,11 +10,11 @@
 //! but left no function log), and prints a timed summary.
 
 use std::fmt;
-use std::io;
 use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
+use crate::cmd::{Cmd, CmdError, Ran, Running};
 use crate::debtool::{self, DebError};
 use crate::moto::{self, MotoError, MotoServer};
 use crate::package::{self, Arch, PackageError, PackageOptions};
@@ -81,14 +81,9 @@ pub enum TestError {
         "{TF_PLUGIN_DIR}={0} is not a directory; point it at a Terraform provider mirror (a directory holding registry.terraform.io/hashicorp/aws/<version>/<os_arch>/) or unset it to download the provider"
     )]
     PluginDir(String),
-    /// cargo could not be started.
-    #[error("could not run `{command}`: {source}")]
-    Spawn {
-        /// The command line.
-        command: String,
-        /// Why it could not start.
-        source: io::Error,
-    },
+    /// A step's command could not be started or waited for.
+    #[error(transparent)]
+    Cmd(#[from] CmdError),
 }
 
 /// How a step ended.
@@ -146,7 +141,7 @@ pub fn run(root: &Path, options: &TestOptions) -> Result<ExitCode, TestError> {
     result
 }
 
-pub use crate::cmd::exit_code;
+use crate::cmd::exit_code;
 
 /// The `cargo test` arguments: `test --workspace --all-features` then the user's extras; when
 /// the extras pick packages (`-p`/`--package` before any `--`), `--workspace` is left out so
@@ -240,10 +235,14 @@ struct Steps(Vec<Step>);
 
 impl Steps {
     fn record(&mut self, name: impl Into<String>, outcome: Outcome, started: Instant) {
+        self.push(name, outcome, started.elapsed());
+    }
+
+    fn push(&mut self, name: impl Into<String>, outcome: Outcome, elapsed: Duration) {
         let step = Step {
             name: name.into(),
             outcome,
-            elapsed: started.elapsed(),
+            elapsed,
         };
         eprintln!("xtask: {step}");
         self.0.push(step);
@@ -537,26 +536,24 @@ fn ensure_tool(root: &Path, tool: PyTool, steps: &mut Steps) -> Result<(), TestE
 
 /// Records a finished command as step `name` (ok, or failed with its exit code) and returns its
 /// status.
-fn record_exit(steps: &mut Steps, name: &str, status: ExitStatus, started: Instant) -> ExitStatus {
-    let outcome = if status.success() {
+fn record_ran(steps: &mut Steps, name: &str, ran: Ran) -> ExitStatus {
+    let outcome = if ran.status.success() {
         Outcome::Ok
     } else {
-        Outcome::Failed(status.code())
+        Outcome::Failed(ran.status.code())
     };
-    steps.record(name, outcome, started);
-    status
+    steps.push(name, outcome, ran.elapsed);
+    ran.status
 }
 
 /// The clippy step's name.
 const CLIPPY: &str = "cargo clippy";
 
 /// A step started in the background while others run: killed if dropped before it is waited
-/// for (an earlier step failed), so that no build outlives the gate.
+/// for (an earlier step failed; [`Running`]'s drop), so that no build outlives the gate.
 struct Early {
     name: &'static str,
-    line: String,
-    child: std::process::Child,
-    started: Instant,
+    running: Running,
 }
 
 impl Early {
@@ -567,42 +564,21 @@ impl Early {
         steps: &mut Steps,
     ) -> Result<Self, TestError> {
         command.current_dir(root);
-        let line = pytool::describe(&command);
-        eprintln!("xtask: starting {line} (collected after the installs)");
+        let command = Cmd::from(command);
+        eprintln!("xtask: starting {command} (collected after the installs)");
         let started = Instant::now();
-        let child = command.spawn().map_err(|source| {
+        let running = command.spawn().inspect_err(|_| {
             steps.record(name, Outcome::Failed(None), started);
-            TestError::Spawn {
-                command: line.clone(),
-                source,
-            }
         })?;
-        Ok(Self {
-            name,
-            line,
-            child,
-            started,
-        })
+        Ok(Self { name, running })
     }
 
     /// Waits for it to exit and records it as a step.
     fn wait(mut self, steps: &mut Steps) -> Result<ExitStatus, TestError> {
-        let status = self.child.wait().map_err(|source| {
-            steps.record(self.name, Outcome::Failed(None), self.started);
-            TestError::Spawn {
-                command: self.line.clone(),
-                source,
-            }
+        let ran = self.running.wait().inspect_err(|_| {
+            steps.record(self.name, Outcome::Failed(None), Instant::now());
         })?;
-        Ok(record_exit(steps, self.name, status, self.started))
-    }
-}
-
-impl Drop for Early {
-    /// Kills the step unless it was waited for (a reaped child is not signalled again).
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Ok(record_ran(steps, self.name, ran))
     }
 }
 
@@ -684,18 +660,14 @@ fn without_missing_cli_config(command: &mut Command) {
 }
 
 /// Runs one command with inherited output, records it as a step, returns its status.
-fn run_step(mut command: Command, name: &str, steps: &mut Steps) -> Result<ExitStatus, TestError> {
-    let line = pytool::describe(&command);
-    eprintln!("xtask: running {line}");
+fn run_step(command: Command, name: &str, steps: &mut Steps) -> Result<ExitStatus, TestError> {
+    let command = Cmd::from(command);
+    eprintln!("xtask: running {command}");
     let started = Instant::now();
-    let status = command.status().map_err(|source| {
+    let ran = command.timed().inspect_err(|_| {
         steps.record(name, Outcome::Failed(None), started);
-        TestError::Spawn {
-            command: line,
-            source,
-        }
     })?;
-    Ok(record_exit(steps, name, status, started))
+    Ok(record_ran(steps, name, ran))
 }
 
 #[cfg(test)]
@@ -805,23 +777,6 @@ mod tests {
                 expected,
                 "for {extra:?}"
             );
-        }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn exit_codes() {
-        for (script, want) in [
-            ("exit 0", ExitCode::SUCCESS),
-            ("exit 101", ExitCode::from(101)),
-            ("exit 1", ExitCode::FAILURE),
-            ("kill -9 $$", ExitCode::FAILURE),
-        ] {
-            let status = Command::new("sh").args(["-c", script]).status();
-            let Ok(status) = status else {
-                panic!("sh failed to start: {status:?}");
-            };
-            assert_eq!(exit_code(status), want, "for {script}");
         }
     }
 }
