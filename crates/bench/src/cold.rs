@@ -45,15 +45,10 @@ pub struct Counts {
 /// events from `workload` (which learns about the notes created or deleted).
 pub async fn measure(target: &Target, counts: Counts, workload: &mut Workload) -> FunctionRow {
     let name = target.route.function.clone();
-    let spec = FunctionSpec {
-        name: name.clone(),
-        binary: target.binary.clone(),
-        args: Vec::new(),
-        env: target.env.clone(),
-        memory: target.route.memory,
-        timeout: Duration::from_secs(u64::from(target.route.timeout).max(30)),
-        max_instances: 1,
-    };
+    let spec = FunctionSpec::new(&name, &target.binary)
+        .envs(target.env.clone())
+        .memory(target.route.memory)
+        .timeout(Duration::from_secs(u64::from(target.route.timeout).max(30)));
     let lambda = Lambda::new(
         [spec],
         LambdaConfig {

@@ -11,48 +11,33 @@
 //! against the trace ids the emulator handed out.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use http_api::{Request, testing::Event};
 use lambda_http::RequestExt;
-use local_aws::lambda::{FunctionSpec, Lambda, LambdaConfig};
+use local_aws::lambda::{Lambda, LambdaConfig};
 use serde_json::{Value, json};
+use test_support::lambda::this_binary_as_function;
 
 /// Set in the child's environment: run as the function.
 const CHILD: &str = "HTTP_API_TRACE_ENV_CHILD";
 const TRACE_VAR: &str = "_X_AMZN_TRACE_ID";
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("trace_env: cannot start a tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if std::env::var_os(CHILD).is_some() {
-        return match runtime.block_on(http_api::run(report_trace)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("trace_env child: the runtime stopped: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    match runtime.block_on(parent()) {
-        Ok(()) => {
-            println!("test trace_env::runtime_leaves_the_environment_alone ... ok");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("test trace_env::runtime_leaves_the_environment_alone ... FAILED\n{e}");
-            ExitCode::FAILURE
-        }
-    }
+    test_support::lambda::self_test(
+        "trace_env",
+        CHILD,
+        |runtime| {
+            runtime
+                .block_on(http_api::run(report_trace))
+                .map_err(|e| format!("the runtime stopped: {e}"))
+        },
+        |runtime| {
+            vec![(
+                "runtime_leaves_the_environment_alone",
+                runtime.block_on(parent()),
+            )]
+        },
+    )
 }
 
 /// The child's handler: what the environment and the invocation context say the trace id is.
@@ -70,20 +55,8 @@ async fn report_trace(
 }
 
 async fn parent() -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| format!("where is this test binary: {e}"))?;
-    let lambda = Lambda::new(
-        [FunctionSpec {
-            name: "trace-env".to_owned(),
-            binary: exe,
-            args: Vec::new(),
-            env: vec![(CHILD.to_owned(), "1".to_owned())],
-            memory: 128,
-            // It only has to start (a debug build, on a busy machine).
-            timeout: Duration::from_secs(60),
-            max_instances: 1,
-        }],
-        LambdaConfig::default(),
-    );
+    let function = this_binary_as_function("trace-env", CHILD)?;
+    let lambda = Lambda::new([function], LambdaConfig::default());
     let event = Event::new("GET /health").to_json().to_string();
     let mut problems = Vec::new();
     let mut trace_ids = Vec::new();

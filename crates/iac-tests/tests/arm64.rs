@@ -104,15 +104,10 @@ async fn invoke(
     );
     let name = format!("arm64-test-{function}");
     let lambda = Lambda::new(
-        [FunctionSpec {
-            name: name.clone(),
-            binary: qemu,
-            args: vec![bootstrap.into_os_string()],
-            env,
-            memory: 128,
-            timeout: ANSWER_TIMEOUT,
-            max_instances: 1,
-        }],
+        [FunctionSpec::new(&name, qemu)
+            .arg(bootstrap)
+            .envs(env)
+            .timeout(ANSWER_TIMEOUT)],
         LambdaConfig::default(),
     );
     let invoked = lambda

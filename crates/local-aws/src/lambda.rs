@@ -61,6 +61,69 @@ pub struct FunctionSpec {
     pub max_instances: usize,
 }
 
+impl FunctionSpec {
+    /// `binary` as the function `name`, with Lambda's defaults: no arguments, no environment
+    /// of its own, 128 MB, a 3-second timeout, one instance.
+    #[must_use]
+    pub fn new(name: impl Into<String>, binary: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            binary: binary.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            memory: 128,
+            timeout: Duration::from_secs(3),
+            max_instances: 1,
+        }
+    }
+
+    /// Adds a program argument.
+    #[must_use]
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds a variable to the function's environment.
+    #[must_use]
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds variables to the function's environment.
+    #[must_use]
+    pub fn envs<N: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        self.env
+            .extend(vars.into_iter().map(|(n, v)| (n.into(), v.into())));
+        self
+    }
+
+    /// Sets the memory size, in MB.
+    #[must_use]
+    pub fn memory(mut self, mb: u32) -> Self {
+        self.memory = mb;
+        self
+    }
+
+    /// Sets how long one invocation may run.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the most instances at once.
+    #[must_use]
+    pub fn max_instances(mut self, n: usize) -> Self {
+        self.max_instances = n;
+        self
+    }
+}
+
 /// Settings shared by every function.
 #[derive(Clone, Debug)]
 pub struct LambdaConfig {
@@ -824,6 +887,36 @@ async fn init_error(State(api): State<Arc<RuntimeApi>>, body: axum::body::Bytes)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spec_starts_from_lambdas_defaults() {
+        // "Configure Lambda function memory" / "timeout": 128 MB and 3 seconds by default.
+        let spec = FunctionSpec::new("f", "/bin/f");
+        assert_eq!(
+            (spec.memory, spec.timeout, spec.max_instances),
+            (128, Duration::from_secs(3), 1)
+        );
+        assert!(spec.args.is_empty() && spec.env.is_empty());
+        let spec = spec
+            .arg("bootstrap")
+            .env("A", "1")
+            .envs([("B", "2")])
+            .memory(512)
+            .timeout(Duration::from_secs(10))
+            .max_instances(4);
+        assert_eq!(spec.args, [OsString::from("bootstrap")]);
+        assert_eq!(
+            spec.env,
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "2".to_owned())
+            ]
+        );
+        assert_eq!(
+            (spec.memory, spec.timeout, spec.max_instances),
+            (512, Duration::from_secs(10), 4)
+        );
+    }
 
     #[test]
     fn trace_ids_have_x_rays_root_format_and_differ() {

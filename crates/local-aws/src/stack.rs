@@ -218,15 +218,13 @@ impl LocalStack {
                     path: binary.display().to_string(),
                 });
             }
-            functions.push(FunctionSpec {
-                name: route.name.clone(),
-                binary,
-                args: Vec::new(),
-                env: function_env(&config),
-                memory: route.memory,
-                timeout: Duration::from_secs(u64::from(route.timeout)),
-                max_instances: config.max_instances,
-            });
+            functions.push(
+                FunctionSpec::new(&route.name, binary)
+                    .envs(function_env(&config))
+                    .memory(route.memory)
+                    .timeout(Duration::from_secs(u64::from(route.timeout)))
+                    .max_instances(config.max_instances),
+            );
         }
         let lambda = Lambda::new(
             functions,

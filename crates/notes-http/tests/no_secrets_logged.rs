@@ -14,20 +14,19 @@
 //! Without a harness (`harness = false`): the workspace forbids `unsafe`, so the test cannot set
 //! the Lambda variables in its own process; it runs itself again as the function.
 
-use std::{process::ExitCode, time::Duration};
+use std::process::ExitCode;
 
 use http_api::{
     Body, Problem, Request, Response,
     testing::{ClaimsFixture, Event},
 };
-use local_aws::lambda::{FunctionSpec, Lambda, LambdaConfig};
+use local_aws::lambda::{Lambda, LambdaConfig};
 use notes::{AnyStore, NoteInput, NotesService};
 use serde_json::Value;
+use test_support::lambda::this_binary_as_function;
 
 /// Set in the child's environment: run as the function.
 const CHILD: &str = "NOTES_HTTP_NO_SECRETS_LOGGED_CHILD";
-/// How long the child may take to answer (it only has to start).
-const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 /// What must never be logged, by what it is.
 const SECRETS: [(&str, &str); 6] = [
@@ -44,43 +43,23 @@ const SECRETS: [(&str, &str); 6] = [
 ];
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("no_secrets_logged: cannot start a tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if std::env::var_os(CHILD).is_some() {
-        return match runtime.block_on(child()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("no_secrets_logged child: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let mut failed = false;
-    for (name, variable) in [
-        ("log_level_trace_writes_no_secrets", "LOG_LEVEL"),
-        ("rust_log_trace_writes_no_secrets", "RUST_LOG"),
-    ] {
-        match runtime.block_on(parent(variable)) {
-            Ok(()) => println!("test no_secrets_logged::{name} ... ok"),
-            Err(e) => {
-                eprintln!("test no_secrets_logged::{name} ... FAILED\n{e}");
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    test_support::lambda::self_test(
+        "no_secrets_logged",
+        CHILD,
+        |runtime| runtime.block_on(child()).map_err(|e| e.to_string()),
+        |runtime| {
+            vec![
+                (
+                    "log_level_trace_writes_no_secrets",
+                    runtime.block_on(parent("LOG_LEVEL")),
+                ),
+                (
+                    "rust_log_trace_writes_no_secrets",
+                    runtime.block_on(parent("RUST_LOG")),
+                ),
+            ]
+        },
+    )
 }
 
 /// The child: what `notes_http::notes_main!` runs, with the create-note handler.
@@ -124,26 +103,15 @@ async fn parent(variable: &str) -> Result<(), String> {
         }
     }
     let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
-    let exe = std::env::current_exe().map_err(|e| format!("where is this test binary: {e}"))?;
     let log = dir.path().join("function.log");
     let data = dir.path().join("notes");
     // The emulator starts the process with a clean environment: nothing of this test's own
     // `RUST_LOG` or `LOG_LEVEL` reaches it, only what is set here.
     let lambda = Lambda::new(
-        [FunctionSpec {
-            name: "no-secrets-logged".to_owned(),
-            binary: exe,
-            args: Vec::new(),
-            env: vec![
-                (CHILD.to_owned(), "1".to_owned()),
-                (variable.to_owned(), "trace".to_owned()),
-                ("NOTES_STORE".to_owned(), "fs".to_owned()),
-                ("NOTES_DIR".to_owned(), data.display().to_string()),
-            ],
-            memory: 128,
-            timeout: ANSWER_WITHIN,
-            max_instances: 1,
-        }],
+        [this_binary_as_function("no-secrets-logged", CHILD)?
+            .env(variable, "trace")
+            .env("NOTES_STORE", "fs")
+            .env("NOTES_DIR", data.display().to_string())],
         LambdaConfig {
             forward_logs: false,
             log_file: Some(log.clone()),

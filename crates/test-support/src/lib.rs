@@ -1,13 +1,16 @@
 //! Fixtures the workspace's tests share, so that each exists once: a free loopback port, a
 //! unique lowercase name, and behind features the moto endpoint and its clients with fake
 //! credentials (`moto`, `s3`, `cognito`: a user pool with a signed-in user) and an RS256 test
-//! key with its JWK and a JWS signer (`jwt`).
+//! key with its JWK and a JWS signer (`jwt`), and the frame of a test that runs its own binary as
+//! a function under the local Lambda emulator (`lambda`).
 //!
 //! A dev-dependency only: nothing that ships links it. Failures panic with what is missing,
 //! the way a test should fail.
 
 #[cfg(feature = "jwt")]
 pub mod jwt;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "moto")]
 pub mod moto;
 
