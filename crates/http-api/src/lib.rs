@@ -24,9 +24,9 @@
 //! A function's `main` is typically:
 //!
 //! ```no_run
-//! use http_api::{Problem, Request, Response, Body};
+//! use http_api::{Problem, Reply, Request};
 //!
-//! async fn handle(req: Request) -> Result<Response<Body>, Problem> {
+//! async fn handle(req: Request) -> Reply {
 //!     let id = http_api::path_param(&req, "id")
 //!         .ok_or_else(|| Problem::bad_request("missing path parameter id"))?;
 //!     Ok(http_api::json(200, &serde_json::json!({ "id": id })))
@@ -51,6 +51,10 @@ mod runtime;
 pub mod testing;
 
 pub use lambda_http::{Body, Error as LambdaError, Request, Response};
+
+/// What a handler returns: a response, or a [`Problem`] that [`run`] and [`respond`] turn into
+/// an `application/problem+json` one.
+pub type Reply = Result<Response<Body>, Problem>;
 
 pub use crate::{
     bodies::{Health, HealthStatus, Me},

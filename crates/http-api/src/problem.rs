@@ -34,7 +34,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// An RFC 9457 problem: an HTTP error status with a machine-readable type and a client-safe
 /// explanation.
 ///
-/// Handlers return `Result<Response<Body>, Problem>`; [`crate::respond`] and [`crate::run`]
+/// Handlers return `Result<Response<Body>, Problem>` ([`crate::Reply`]); [`crate::respond`] and [`crate::run`]
 /// turn an `Err` into its response, so a client's mistake never becomes a Lambda error.
 ///
 /// The fields live behind one `Box`, so `Result<_, Problem>` stays pointer-sized.

@@ -10,7 +10,7 @@ use std::{convert::Infallible, future::Future, time::Instant};
 use lambda_http::{Body, Request, RequestExt, Response, request::RequestContext, service_fn};
 use tracing::Instrument;
 
-use crate::{Problem, problem::Slug};
+use crate::{Reply, problem::Slug};
 
 /// Serves `handler` on the Lambda Runtime API until the runtime stops.
 ///
@@ -22,13 +22,13 @@ use crate::{Problem, problem::Slug};
 /// the notes service):
 ///
 /// ```no_run
-/// use http_api::{Body, Problem, Request, Response};
+/// use http_api::Request;
 ///
 /// struct Config {
 ///     greeting: String,
 /// }
 ///
-/// async fn handle(config: &Config, req: Request) -> Result<Response<Body>, Problem> {
+/// async fn handle(config: &Config, req: Request) -> http_api::Reply {
 ///     let _ = req;
 ///     Ok(http_api::json(200, &serde_json::json!({ "greeting": config.greeting })))
 /// }
@@ -43,7 +43,7 @@ use crate::{Problem, problem::Slug};
 pub async fn run<H, Fut>(handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(Request) -> Fut,
-    Fut: Future<Output = Result<Response<Body>, Problem>> + Send,
+    Fut: Future<Output = Reply> + Send,
 {
     lambda_http::run(service_fn(|req: Request| {
         let invocation = Invocation::start(&handler, req);
@@ -57,7 +57,7 @@ where
 pub async fn respond<H, Fut>(handler: &H, req: Request) -> Response<Body>
 where
     H: Fn(Request) -> Fut,
-    Fut: Future<Output = Result<Response<Body>, Problem>>,
+    Fut: Future<Output = Reply>,
 {
     Invocation::start(handler, req).finish().await
 }
@@ -72,7 +72,7 @@ struct Invocation<Fut> {
 
 impl<Fut> Invocation<Fut>
 where
-    Fut: Future<Output = Result<Response<Body>, Problem>>,
+    Fut: Future<Output = Reply>,
 {
     fn start<H>(handler: &H, req: Request) -> Self
     where
@@ -145,9 +145,10 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::Problem;
     use crate::testing::{Event, capture_logs};
 
-    async fn not_found(_req: Request) -> Result<Response<Body>, Problem> {
+    async fn not_found(_req: Request) -> Reply {
         tracing::info!("looking the note up");
         Err(Problem::not_found("no note with this id"))
     }

@@ -26,15 +26,12 @@
 //! A note function is:
 //!
 //! ```no_run
-//! use http_api::{Body, Problem, Request, Response};
-//! use notes::{AnyStore, NotesService};
+//! use http_api::{Reply, Request};
+//! use notes_http::Notes;
 //!
 //! notes_http::notes_main!(handler);
 //!
-//! async fn handler(
-//!     service: &NotesService<AnyStore>,
-//!     req: Request,
-//! ) -> Result<Response<Body>, Problem> {
+//! async fn handler(service: &Notes, req: Request) -> Reply {
 //!     let (_, owner) = notes_http::caller(&req)?;
 //!     let id = notes_http::note_id(&req)?;
 //!     let note = service.get(&owner, &id).await.map_err(notes_http::problem)?;
@@ -56,6 +53,9 @@ pub use crate::{
     routes::{caller, note_created, note_id, note_response},
 };
 
+/// The notes service a note function's handler is given: over the store the environment chose.
+pub type Notes = notes::NotesService<notes::AnyStore>;
+
 /// What [`notes_main!`] expands to refers to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
@@ -75,7 +75,7 @@ pub mod __private {
 ///
 /// ```text
 /// notes_http::notes_main!(handler);
-/// async fn handler(service: &NotesService<AnyStore>, req: Request) -> Result<Response<Body>, Problem> { … }
+/// async fn handler(service: &notes_http::Notes, req: Request) -> http_api::Reply { … }
 /// ```
 #[macro_export]
 macro_rules! notes_main {

@@ -17,11 +17,12 @@
 use std::process::ExitCode;
 
 use http_api::{
-    Body, Problem, Request, Response,
+    Reply, Request,
     testing::{ClaimsFixture, Event},
 };
 use local_aws::lambda::{Lambda, LambdaConfig};
-use notes::{AnyStore, NoteInput, NotesService};
+use notes::NoteInput;
+use notes_http::Notes;
 use serde_json::Value;
 use test_support::lambda::this_binary_as_function;
 
@@ -68,7 +69,7 @@ async fn child() -> Result<(), lambda_http::Error> {
     http_api::run(|req| create(&service, req)).await
 }
 
-async fn create(service: &NotesService<AnyStore>, req: Request) -> Result<Response<Body>, Problem> {
+async fn create(service: &Notes, req: Request) -> Reply {
     let (_, owner) = notes_http::caller(&req)?;
     let input: NoteInput = http_api::parse_json(&req)?;
     let note = service

@@ -2,18 +2,15 @@
 //! `admin` only (`403` for everyone else).
 
 use cognito_claims::CognitoClaims;
-use http_api::{Body, Problem, Request, Response};
-use notes::{AnyStore, NotesService};
+use http_api::{Reply, Request};
+use notes_http::Notes;
 
 /// The Cognito group this route requires (also declared in this crate's route metadata).
 const ADMIN_GROUP: &str = "admin";
 
 notes_http::notes_main!(handler);
 
-async fn handler(
-    service: &NotesService<AnyStore>,
-    req: Request,
-) -> Result<Response<Body>, Problem> {
+async fn handler(service: &Notes, req: Request) -> Reply {
     let claims = CognitoClaims::from_request(&req)?;
     claims.require_group(ADMIN_GROUP)?;
     let notes = service.count_all().await.map_err(notes_http::problem)?;

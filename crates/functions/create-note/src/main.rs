@@ -1,15 +1,13 @@
 //! `POST /notes`: creates a note for the caller from `{"title", "body", "tags"}`;
 //! `201 Created` with `Location` and `ETag`.
 
-use http_api::{Body, Problem, Request, Response};
-use notes::{AnyStore, NoteInput, NotesService};
+use http_api::{Reply, Request};
+use notes::NoteInput;
+use notes_http::Notes;
 
 notes_http::notes_main!(handler);
 
-async fn handler(
-    service: &NotesService<AnyStore>,
-    req: Request,
-) -> Result<Response<Body>, Problem> {
+async fn handler(service: &Notes, req: Request) -> Reply {
     let (_, owner) = notes_http::caller(&req)?;
     let input: NoteInput = http_api::parse_json(&req)?;
     let note = service

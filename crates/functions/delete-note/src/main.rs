@@ -1,15 +1,12 @@
 //! `DELETE /notes/{id}`: deletes one of the caller's notes; `204 No Content`. Another user's
 //! note is a 404 and stays untouched.
 
-use http_api::{Body, Problem, Request, Response};
-use notes::{AnyStore, NotesService};
+use http_api::{Reply, Request};
+use notes_http::Notes;
 
 notes_http::notes_main!(handler);
 
-async fn handler(
-    service: &NotesService<AnyStore>,
-    req: Request,
-) -> Result<Response<Body>, Problem> {
+async fn handler(service: &Notes, req: Request) -> Reply {
     let (_, owner) = notes_http::caller(&req)?;
     let id = notes_http::note_id(&req)?;
     service

@@ -1,15 +1,12 @@
 //! `GET /notes/{id}`: one of the caller's notes, with its `ETag`. Another user's note is a 404,
 //! exactly like a missing one.
 
-use http_api::{Body, Problem, Request, Response};
-use notes::{AnyStore, NotesService};
+use http_api::{Reply, Request};
+use notes_http::Notes;
 
 notes_http::notes_main!(handler);
 
-async fn handler(
-    service: &NotesService<AnyStore>,
-    req: Request,
-) -> Result<Response<Body>, Problem> {
+async fn handler(service: &Notes, req: Request) -> Reply {
     let (_, owner) = notes_http::caller(&req)?;
     let id = notes_http::note_id(&req)?;
     let note = service

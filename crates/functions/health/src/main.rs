@@ -1,6 +1,6 @@
 //! `GET /health`: liveness check, no authentication. Answers `{"status":"ok"}`.
 
-use http_api::{Body, Problem, Request, Response};
+use http_api::{Reply, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -8,7 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     http_api::run(handler).await
 }
 
-async fn handler(_req: Request) -> Result<Response<Body>, Problem> {
+async fn handler(_req: Request) -> Reply {
     Ok(http_api::json(200, &http_api::Health::ok()))
 }
 

@@ -1,15 +1,13 @@
 //! `GET /notes?limit=&cursor=`: the caller's notes, newest first; `limit` 1..=100 (default 20);
 //! `next_cursor` (opaque) when more remain.
 
-use http_api::{Body, Problem, Request, Response};
-use notes::{AnyStore, ListQuery, NotesService};
+use http_api::{Reply, Request};
+use notes::ListQuery;
+use notes_http::Notes;
 
 notes_http::notes_main!(handler);
 
-async fn handler(
-    service: &NotesService<AnyStore>,
-    req: Request,
-) -> Result<Response<Body>, Problem> {
+async fn handler(service: &Notes, req: Request) -> Reply {
     let (_, owner) = notes_http::caller(&req)?;
     let limit = http_api::query_param(&req, "limit");
     let cursor = http_api::query_param(&req, "cursor");

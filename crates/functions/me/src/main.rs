@@ -2,7 +2,7 @@
 //! authorizer passed on.
 
 use cognito_claims::CognitoClaims;
-use http_api::{Body, Problem, Request, Response};
+use http_api::{Reply, Request};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     http_api::run(handler).await
 }
 
-async fn handler(req: Request) -> Result<Response<Body>, Problem> {
+async fn handler(req: Request) -> Reply {
     let claims = CognitoClaims::from_request(&req)?;
     Ok(http_api::json(200, &http_api::Me::from(&claims)))
 }
@@ -18,6 +18,7 @@ async fn handler(req: Request) -> Result<Response<Body>, Problem> {
 #[cfg(test)]
 mod tests {
     use http_api::testing::{CLIENT_ID, ClaimsFixture, Event, body_json};
+    use http_api::{Body, Response};
 
     use super::*;
 

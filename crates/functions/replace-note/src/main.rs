@@ -1,15 +1,13 @@
 //! `PUT /notes/{id}`: replaces one of the caller's notes with optimistic concurrency.
 //! `If-Match` is required (`428` without it); a stale tag is `412` and changes nothing.
 
-use http_api::{Body, Problem, Request, Response};
-use notes::{AnyStore, NoteInput, NotesService};
+use http_api::{Problem, Reply, Request};
+use notes::NoteInput;
+use notes_http::Notes;
 
 notes_http::notes_main!(handler);
 
-async fn handler(
-    service: &NotesService<AnyStore>,
-    req: Request,
-) -> Result<Response<Body>, Problem> {
+async fn handler(service: &Notes, req: Request) -> Reply {
     let (_, owner) = notes_http::caller(&req)?;
     let id = notes_http::note_id(&req)?;
     let if_match = http_api::header(&req, "if-match").ok_or_else(|| {
