@@ -11,10 +11,12 @@
 //!   PKCE, the code exchanged, tokens shown);
 //! - [`hostcheck`]: every loopback server refuses requests not addressed to its own
 //!   `127.0.0.1:PORT` or `localhost:PORT` (DNS rebinding);
-//! - [`stack`]: all of it wired together on loopback, as `cargo xtask dev` starts it.
+//! - [`stack`]: all of it wired together on loopback, as `cargo xtask dev` starts it;
+//! - [`cli`]: the logging, runtime and error exit the stack's command lines share.
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod devpages;
 pub mod gateway;
 pub mod hostcheck;
