@@ -90,25 +90,40 @@ fn check_limit(text: &str) {
 }
 
 fn check_if_match(text: &str) {
-    let tag = match IfMatch::parse(text) {
-        Ok(tag) => tag,
+    let parsed = match IfMatch::parse(text) {
+        Ok(parsed) => parsed,
         Err(error) => {
             assert_eq!(error.field, "if_match");
             return;
         }
     };
-    let quoted = tag.as_str();
-    let hex = quoted
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .unwrap_or_default();
-    assert_eq!(hex.len(), 32, "tag {quoted:?}");
-    assert!(
-        hex.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-        "tag {quoted:?}"
-    );
-    assert!(tag.matches(quoted));
-    assert_eq!(IfMatch::parse(quoted).ok().as_ref(), Some(&tag));
-    assert_eq!(tag.to_string(), quoted);
+    // Its printed form is the same precondition (RFC 9110's list, canonically spaced).
+    let printed = parsed.to_string();
+    assert_eq!(IfMatch::parse(&printed).ok().as_ref(), Some(&parsed), "{printed:?}");
+    match &parsed {
+        IfMatch::Any => {
+            assert_eq!(text.trim_matches([' ', '\t']), "*");
+            assert!(parsed.matches("\"anything\""));
+        }
+        IfMatch::Tags(tags) => {
+            assert!(!tags.is_empty(), "{text:?}");
+            for tag in tags {
+                let inner = tag
+                    .opaque
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .unwrap_or_else(|| panic!("unquoted tag {:?}", tag.opaque));
+                assert!(
+                    inner.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)),
+                    "tag {:?}",
+                    tag.opaque
+                );
+                // Strong comparison: a strong tag matches itself, a weak one nothing.
+                assert_eq!(
+                    parsed.matches(&tag.opaque),
+                    tags.iter().any(|t| !t.weak && t.opaque == tag.opaque)
+                );
+            }
+        }
+    }
 }

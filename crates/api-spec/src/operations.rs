@@ -142,7 +142,7 @@ pub fn get_note() {}
     security(("cognito_jwt" = [])),
     params(
         ("id" = NoteId, Path, description = "The note's id."),
-        ("If-Match" = inline(IfMatch), Header, description = "The note's current ETag, as GET returned it (the 32 hex characters without the quotes are accepted too). Required: `*`, weak tags and lists are refused with 400."),
+        ("If-Match" = inline(IfMatch), Header, description = "The note's current ETag, as GET returned it (RFC 9110: a list of entity tags, or `*` for any existing note). Required. A value that is not entity-tag syntax is a 400; a well-formed tag that is not the current one (weak tags never are) is a 412."),
     ),
     request_body(
         content = NoteInput,
@@ -152,10 +152,10 @@ pub fn get_note() {}
     responses(
         (status = 200, description = "Replaced.", body = Note,
             headers(("ETag" = inline(ETag), description = "The note's new entity tag."))),
-        (status = 400, description = "`id` is not a note id, `If-Match` is not one of this API's tags (`*`, weak or a list), or the body is not a valid note (`bad-request` or `validation`, with `field`).", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`id` is not a note id, `If-Match` is not entity-tag syntax (e.g. unquoted), or the body is not a valid note (`bad-request` or `validation`, with `field`).", body = Problem, content_type = "application/problem+json"),
         (status = 401, response = Unauthorized),
         (status = 404, description = "The caller has no note with this id (`not-found`).", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` is not the note's current ETag: it changed since it was read. Fetch it again and retry with its new ETag (`precondition-failed`).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names no current ETag of the note: it changed since it was read, or the tag was weak or another. Fetch it again and retry with its new ETag (`precondition-failed`).", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 131072 bytes (the function's `payload-too-large` problem), or over 10 MB (API Gateway's `{\"message\":\"Request Entity Too Large\"}`).",
             content(
                 (Problem = "application/problem+json"),

@@ -785,28 +785,52 @@ async fn hostile_input_on_every_route_gets_a_4xx_and_changes_nothing() {
             );
         }
     }
+    // If-Match as RFC 9110 §13.1.1 evaluates it: only what is not entity-tag syntax is a 400;
+    // well-formed tags that are not the note's current one are a 412, and `*` names only the
+    // caller's own existing notes (B's note is a 404 to A, and stays B's).
     cases.push(
-        case("two If-Match headers", A, "PUT", format!("/notes/{a1}"))
-            .header("if-match", &a1_tag)
-            .header("if-match", &a1_tag)
-            .json(valid.clone())
-            .expect(Problem(400)),
+        case(
+            "two If-Match headers, neither current",
+            A,
+            "PUT",
+            format!("/notes/{a1}"),
+        )
+        .header("if-match", "\"stale-1\"")
+        .header("if-match", "\"stale-2\"")
+        .json(valid.clone())
+        .expect(Problem(412)),
     );
     cases.push(
-        case("If-Match list", A, "PUT", format!("/notes/{a1}"))
-            .header("if-match", format!("{a1_tag}, {a1_tag}"))
-            .json(valid.clone())
-            .expect(Problem(400)),
+        case(
+            "If-Match list without the current tag",
+            A,
+            "PUT",
+            format!("/notes/{a1}"),
+        )
+        .header("if-match", format!("\"x\", W/{a1_tag}"))
+        .json(valid.clone())
+        .expect(Problem(412)),
     );
     cases.push(
-        case("If-Match *", A, "PUT", format!("/notes/{a1}"))
-            .header("if-match", "*")
-            .json(valid.clone())
-            .expect(Problem(400)),
+        case(
+            "If-Match * on B's note",
+            A,
+            "PUT",
+            format!("/notes/{}", id(&b1)),
+        )
+        .header("if-match", "*")
+        .json(valid.clone())
+        .expect(Problem(404)),
     );
     cases.push(
         case("weak If-Match", A, "PUT", format!("/notes/{a1}"))
             .header("if-match", format!("W/{a1_tag}"))
+            .json(valid.clone())
+            .expect(Problem(412)),
+    );
+    cases.push(
+        case("unquoted If-Match", A, "PUT", format!("/notes/{a1}"))
+            .header("if-match", a1_tag.trim_matches('"'))
             .json(valid.clone())
             .expect(Problem(400)),
     );

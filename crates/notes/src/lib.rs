@@ -41,5 +41,5 @@ pub use model::{Note, NoteId, Owner};
 pub use service::NotesService;
 #[cfg(feature = "s3")]
 pub use store::S3Store;
-pub use store::{AnyStore, FsStore, Store, Version};
-pub use validate::{IfMatch, NoteInput, ValidNote, ValidationError};
+pub use store::{AnyStore, FsStore, Store, StorePage, Version};
+pub use validate::{EntityTag, IfMatch, NoteInput, ValidNote, ValidationError};

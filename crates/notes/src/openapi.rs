@@ -20,9 +20,10 @@ pub const NOTE_ID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$";
 /// A note's strong ETag as the `ETag` header and the `etag` field carry it.
 pub const ETAG_PATTERN: &str = "^\"[0-9a-f]{32}\"$";
 
-/// What `If-Match` accepts: the ETag as sent, or its 32 hex characters without the quotes
-/// (surrounding spaces are ignored).
-pub const IF_MATCH_PATTERN: &str = "^ *(\"[0-9a-f]{32}\"|[0-9a-f]{32}) *$";
+/// What `If-Match` accepts (RFC 9110 §13.1.1): `*`, or a comma-separated list of entity tags
+/// (`"…"` or weak `W/"…"`, visible ASCII but `"` inside), empty elements and spaces or tabs
+/// around the commas allowed. Anything else is a 400; a tag that is not the current one, a 412.
+pub const IF_MATCH_PATTERN: &str = "^([ \\t]*\\*[ \\t]*|[ \\t]*(,[ \\t]*)*(W/)?\"[!#-~]*\"([ \\t]*,([ \\t]*(W/)?\"[!#-~]*\")?)*[ \\t]*)$";
 
 /// Characters Rust's `str::trim` removes (Unicode `White_Space`), as a regex class body.
 const WHITE_SPACE: &str =
@@ -139,6 +140,10 @@ pub fn etag_schema() -> RefOr<Schema> {
 pub fn if_match_schema() -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(SchemaType::new(Type::String))
+        .description(Some(
+            "RFC 9110 If-Match: `*` or a list of entity tags. A list holding the note's current \
+             ETag (or `*`) matches; any other well-formed value is a 412.",
+        ))
         .pattern(Some(IF_MATCH_PATTERN))
         .examples(["\"0123456789abcdef0123456789abcdef\""])
         .into()
@@ -223,6 +228,40 @@ mod tests {
                 pattern.is_match(title),
                 title_accepted(title),
                 "pattern and validation disagree on {title:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_if_match_pattern_is_the_parser() {
+        let Ok(pattern) = regex_lite::Regex::new(IF_MATCH_PATTERN) else {
+            panic!("the If-Match pattern compiles: {IF_MATCH_PATTERN}");
+        };
+        let tag = "\"0123456789abcdef0123456789abcdef\"";
+        for value in [
+            tag.to_owned(),
+            format!(" {tag}\t"),
+            format!("W/{tag}"),
+            format!(", {tag} ,, \"x\" ,"),
+            "*".to_owned(),
+            " *".to_owned(),
+            "\"\"".to_owned(),
+            "\"a,b\"".to_owned(),
+            String::new(),
+            ",".to_owned(),
+            "**".to_owned(),
+            "*, \"a\"".to_owned(),
+            "\"a\" \"b\"".to_owned(),
+            "\"a".to_owned(),
+            "w/\"a\"".to_owned(),
+            "\"a b\"".to_owned(),
+            "0123456789abcdef0123456789abcdef".to_owned(),
+            "\"caf\u{e9}\"".to_owned(),
+        ] {
+            assert_eq!(
+                pattern.is_match(&value),
+                crate::IfMatch::parse(&value).is_ok(),
+                "{value:?}"
             );
         }
     }

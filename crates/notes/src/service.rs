@@ -2,16 +2,12 @@
 //! owner, on top of any [`Store`].
 
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
-use futures::StreamExt as _;
 
 use crate::error::NotesError;
 use crate::list::{Cursor, ListQuery, Page};
 use crate::model::{Note, NoteId, Owner};
 use crate::store::Store;
 use crate::validate::{IfMatch, NoteInput};
-
-/// How many notes a listing fetches from the store at the same time.
-const LIST_FETCH_CONCURRENCY: usize = 8;
 
 /// The notes use cases over a store.
 ///
@@ -64,37 +60,19 @@ impl<S: Store> NotesService<S> {
     /// # Errors
     /// [`NotesError::Store`] when the store fails.
     pub async fn list(&self, owner: &Owner, query: ListQuery) -> Result<Page, NotesError> {
-        let mut ids = self.store.list_ids(owner).await?;
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids.dedup();
-        if let Some(cursor) = query.cursor {
-            // Only positions are compared: the ids come from `owner`'s own listing, so a cursor
-            // made from anybody else's ids cannot reveal anything but `owner`'s notes.
-            let after = cursor.position();
-            ids.retain(|id| *id < after);
-        }
+        // Only positions are compared: the store reads `owner`'s own notes, so a cursor made
+        // from anybody else's ids cannot reveal anything but `owner`'s notes.
+        let before = query.cursor.map(|cursor| cursor.position());
         let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
-        let total = ids.len();
-        let store = &self.store;
-        let mut fetched = futures::stream::iter(ids.into_iter().enumerate())
-            .map(|(index, id)| async move { (index, store.get(owner, &id).await) })
-            .buffered(LIST_FETCH_CONCURRENCY);
-        let mut items = Vec::with_capacity(limit.min(total));
-        let mut last_index = None;
-        while let Some((index, result)) = fetched.next().await {
-            if let Some((note, _)) = result? {
-                items.push(note);
-                if items.len() == limit {
-                    last_index = Some(index);
-                    break;
-                }
-            }
-        }
-        let next_cursor = match (last_index, items.last()) {
-            (Some(index), Some(last)) if index + 1 < total => Some(Cursor::after(last.id())),
+        let page = self.store.list_page(owner, before, limit).await?;
+        let next_cursor = match page.notes.last() {
+            Some(last) if page.more => Some(Cursor::after(last.id())),
             _ => None,
         };
-        Ok(Page { items, next_cursor })
+        Ok(Page {
+            items: page.notes,
+            next_cursor,
+        })
     }
 
     /// Replaces the content of one of `owner`'s notes, if `if_match` (see
@@ -164,7 +142,9 @@ mod tests {
 
     use super::*;
     use crate::error::{PutError, StoreError};
-    use crate::store::{FsStore, Version};
+    use std::fs;
+
+    use crate::store::{FsStore, StorePage, Version};
 
     fn input(title: &str) -> NoteInput {
         NoteInput {
@@ -201,12 +181,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn invalid_if_match_is_a_validation_error() {
+    async fn if_match_is_evaluated_as_rfc_9110_says() {
         let dir = tempfile::tempdir().expect("tempdir");
         let service = NotesService::new(FsStore::new(dir.path().to_path_buf()));
         let owner = owner();
         let note = service.create(&owner, input("t")).await.expect("create");
-        for bad in ["*", "W/\"x\"", "", "nonsense"] {
+        for bad in ["", "nonsense", "0123456789abcdef0123456789abcdef"] {
             let err = service
                 .replace(&owner, &note.id(), bad, input("u"))
                 .await
@@ -216,7 +196,33 @@ mod tests {
                 "{bad:?}: {err}"
             );
         }
+        let weak = format!("W/{}", note.etag());
+        for stale in ["\"anything\"", weak.as_str(), "\"a\", \"b\""] {
+            let err = service
+                .replace(&owner, &note.id(), stale, input("u"))
+                .await
+                .expect_err("must fail");
+            assert!(
+                matches!(err, NotesError::PreconditionFailed),
+                "{stale:?}: {err}"
+            );
+        }
         assert_eq!(service.get(&owner, &note.id()).await.expect("get"), note);
+        let listed = format!("\"other\", {}", note.etag());
+        let replaced = service
+            .replace(&owner, &note.id(), &listed, input("listed"))
+            .await
+            .expect("a list holding the current tag matches");
+        let any = service
+            .replace(&owner, &note.id(), "*", input("any"))
+            .await
+            .expect("* matches an existing note");
+        assert_ne!(any.etag(), replaced.etag());
+        let missing = service
+            .replace(&owner, &NoteId::new(), "*", input("x"))
+            .await
+            .expect_err("* does not match a missing note");
+        assert!(matches!(missing, NotesError::NotFound), "{missing}");
     }
 
     /// A store whose listing also names ids that do not exist (deleted meanwhile).
@@ -247,10 +253,24 @@ mod tests {
         async fn delete(&self, owner: &Owner, id: &NoteId) -> Result<bool, StoreError> {
             self.inner.delete(owner, id).await
         }
-        async fn list_ids(&self, owner: &Owner) -> Result<Vec<NoteId>, StoreError> {
-            let mut ids = self.inner.list_ids(owner).await?;
+        async fn list_page(
+            &self,
+            owner: &Owner,
+            before: Option<NoteId>,
+            limit: usize,
+        ) -> Result<StorePage, StoreError> {
+            let mut ids: Vec<NoteId> =
+                fs::read_dir(self.inner.root().join("notes").join(owner.as_str()))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
+                    .collect();
             ids.extend(&self.phantoms);
-            Ok(ids)
+            crate::store::page_of_ids(ids, before, limit, move |id| async move {
+                self.inner.get(owner, &id).await
+            })
+            .await
         }
         async fn count_all(&self) -> Result<u64, StoreError> {
             self.inner.count_all().await

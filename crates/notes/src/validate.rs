@@ -164,73 +164,138 @@ impl ValidNote {
     }
 }
 
-/// A parsed `If-Match` precondition for replacing a note.
+/// A parsed `If-Match` precondition for replacing a note, evaluated as RFC 9110 §13.1.1
+/// ("If-Match") defines it:
 ///
-/// Rules (strict on purpose):
-/// - accepted: exactly the strong tag as sent in the `ETag` header (`"` + 32 lower-case hex
-///   characters + `"`), or the same 32 hex characters without quotes; surrounding spaces are
-///   ignored;
-/// - rejected with a [`ValidationError`] (HTTP 400): `*` (a replace must name the version it
-///   replaces), weak tags (`W/"…"`, never equal under the strong comparison If-Match requires),
-///   lists of tags, and anything else that is not a tag of this API.
+/// ```text
+/// If-Match    = "*" / #entity-tag
+/// entity-tag  = [ weak ] opaque-tag        weak = %s"W/"
+/// opaque-tag  = DQUOTE *etagc DQUOTE       etagc = %x21 / %x23-7E / obs-text
+/// ```
 ///
-/// A well-formed tag that differs from the current ETag is not a validation error: the service
-/// reports it as `PreconditionFailed` (HTTP 412).
+/// - `*` matches any existing note;
+/// - a list (comma-separated, optional spaces or tabs around the commas, empty elements
+///   allowed as §5.6.1 requires) matches when one of its tags is the note's current ETag under
+///   the strong comparison §8.8.3.2 requires: a weak tag (`W/"…"`) never matches;
+/// - a well-formed tag that is not the current one is no error of the request: the service
+///   answers `PreconditionFailed` (HTTP 412);
+/// - only a value that is not this syntax is a [`ValidationError`] (HTTP 400): an unquoted
+///   value, a tag with a character `etagc` excludes, two tags without a comma, or an empty value
+///   (a list that names no tag). `obs-text` (bytes above 0x7E) is refused too: an HTTP header
+///   this API reads is visible ASCII.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfMatch(String);
+pub enum IfMatch {
+    /// `*`.
+    Any,
+    /// The listed tags, as sent (quotes included); `weak` tags are kept only to be refused by
+    /// the comparison.
+    Tags(Vec<EntityTag>),
+}
+
+/// One entity tag of an `If-Match` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityTag {
+    /// Whether it was sent with the `W/` prefix.
+    pub weak: bool,
+    /// The opaque tag with its quotes, e.g. `"0123…"`.
+    pub opaque: String,
+}
 
 impl IfMatch {
-    /// Parses an `If-Match` header value according to the rules above.
+    /// Parses an `If-Match` header value.
     ///
     /// # Errors
-    /// [`ValidationError`] (field `if_match`) when the value is not an acceptable tag.
+    /// [`ValidationError`] (field `if_match`) when the value is not `*` or a list of entity
+    /// tags.
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        let value = value.trim();
+        let invalid = |why: &str| {
+            ValidationError::new(
+                "if_match",
+                format!(
+                    "is not an entity tag list ({why}): send the note's ETag as GET returned it, \
+                     quotes included, e.g. \"0123456789abcdef0123456789abcdef\""
+                ),
+            )
+        };
+        let ows = |c: char| c == ' ' || c == '\t';
+        let value = value.trim_matches(ows);
         if value == "*" {
-            return Err(ValidationError::new(
-                "if_match",
-                "\"*\" is not accepted: send the note's ETag as returned by GET",
-            ));
+            return Ok(Self::Any);
         }
-        if value.starts_with("W/") {
-            return Err(ValidationError::new(
-                "if_match",
-                "weak entity tags are not accepted: send the note's ETag as returned by GET",
-            ));
-        }
-        let hex = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        let is_tag = hex.len() == 32
-            && hex
+        let mut tags = Vec::new();
+        let mut rest = value;
+        loop {
+            rest = rest.trim_start_matches(ows);
+            if let Some(after) = rest.strip_prefix(',') {
+                // An empty list element.
+                rest = after;
+                continue;
+            }
+            if rest.is_empty() {
+                break;
+            }
+            let (weak, quoted) = match rest.strip_prefix("W/") {
+                Some(after) => (true, after),
+                None => (false, rest),
+            };
+            let Some(body) = quoted.strip_prefix('"') else {
+                return Err(invalid("a tag must be a quoted string"));
+            };
+            let Some(end) = body.find('"') else {
+                return Err(invalid("a tag has no closing quote"));
+            };
+            let opaque = &body[..end];
+            if !opaque
                 .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !is_tag {
-            return Err(ValidationError::new(
-                "if_match",
-                "must be the note's ETag as returned by GET (a quoted string of 32 hex characters)",
-            ));
+                .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b))
+            {
+                return Err(invalid("a tag holds a character entity tags exclude"));
+            }
+            tags.push(EntityTag {
+                weak,
+                opaque: format!("\"{opaque}\""),
+            });
+            rest = body[end + 1..].trim_start_matches(ows);
+            match rest.strip_prefix(',') {
+                Some(after) => rest = after,
+                None if rest.is_empty() => break,
+                None => return Err(invalid("tags must be separated by commas")),
+            }
         }
-        Ok(Self(format!("\"{hex}\"")))
+        if tags.is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        Ok(Self::Tags(tags))
     }
 
-    /// Whether this precondition matches `etag` (a note's quoted strong ETag).
+    /// Whether this precondition holds for an existing note whose ETag is `etag` (quoted,
+    /// strong).
     #[must_use]
     pub fn matches(&self, etag: &str) -> bool {
-        self.0 == etag
-    }
-
-    /// The normalized (quoted) tag.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
+        match self {
+            Self::Any => true,
+            Self::Tags(tags) => tags.iter().any(|tag| !tag.weak && tag.opaque == etag),
+        }
     }
 }
 
 impl fmt::Display for IfMatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::Any => f.write_str("*"),
+            Self::Tags(tags) => {
+                for (n, tag) in tags.iter().enumerate() {
+                    if n > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if tag.weak {
+                        f.write_str("W/")?;
+                    }
+                    f.write_str(&tag.opaque)?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -339,28 +404,60 @@ mod tests {
     }
 
     #[test]
-    fn if_match_rules() {
-        let hex = "0123456789abcdef0123456789abcdef";
-        check_if_match(&format!("\"{hex}\""), true);
-        check_if_match(hex, true);
-        check_if_match(&format!("  \"{hex}\" "), true);
-        for bad in [
+    fn if_match_follows_rfc_9110() {
+        let etag = "\"0123456789abcdef0123456789abcdef\"";
+        let holds = |value: &str| {
+            IfMatch::parse(value)
+                .unwrap_or_else(|e| panic!("{value:?} is entity-tag syntax: {e}"))
+                .matches(etag)
+        };
+        // Matches: the tag itself, in a list, `*`, with spaces, tabs and empty elements.
+        for value in [
+            etag.to_owned(),
+            format!("  {etag} "),
+            format!("\"other\", {etag}"),
+            format!("W/{etag}, {etag}"),
+            format!(", ,{etag},\t,"),
             "*".to_owned(),
-            format!("W/\"{hex}\""),
-            format!("\"{}\"", hex.to_uppercase()),
-            format!("\"{hex}0\""),
-            format!("\"{}\"", &hex[1..]),
-            format!("\"{hex}"),
-            format!("\"{hex}\", \"{hex}\""),
-            String::new(),
-            "\"\"".to_owned(),
+            " * ".to_owned(),
         ] {
-            check_if_match(&bad, false);
+            assert!(holds(&value), "{value:?} should match");
         }
-        let quoted = IfMatch::parse(&format!("\"{hex}\"")).expect("valid");
-        let bare = IfMatch::parse(hex).expect("valid");
-        assert_eq!(quoted, bare);
-        assert!(bare.matches(&format!("\"{hex}\"")));
-        assert!(!bare.matches(hex));
+        // Well-formed but not the current tag: 412, not 400. The RFC's own examples
+        // (§13.1.1: `"xyzzy"`, `"xyzzy", "r2d2xxxx", "c3piozzzz"`) are among them.
+        for value in [
+            "\"xyzzy\"".to_owned(),
+            "\"xyzzy\", \"r2d2xxxx\", \"c3piozzzz\"".to_owned(),
+            "\"anything\"".to_owned(),
+            "\"\"".to_owned(),
+            format!("W/{etag}"),
+            etag.to_uppercase(),
+            "\"a,b\"".to_owned(),
+            "\"!#$%&'()*+-./:;<=>?@[]^_`{|}~\"".to_owned(),
+        ] {
+            assert!(!holds(&value), "{value:?} should not match");
+        }
+        // Not entity-tag syntax: 400.
+        for value in [
+            "",
+            "  ",
+            ",",
+            "0123456789abcdef0123456789abcdef",
+            "**",
+            "*, \"a\"",
+            "\"a\" \"b\"",
+            "\"a",
+            "w/\"a\"",
+            "W/ \"a\"",
+            "\"a b\"",
+            "\"caf\u{e9}\"",
+            "\"a\"x",
+        ] {
+            check_if_match(value, false);
+        }
+        let err = IfMatch::parse("nonsense").expect_err("not syntax");
+        assert_eq!(err.field, "if_match");
+        let parsed = IfMatch::parse(&format!("W/\"a\" ,{etag}")).expect("syntax");
+        assert_eq!(parsed.to_string(), format!("W/\"a\", {etag}"));
     }
 }

@@ -53,7 +53,7 @@ contract!(
     list_newest_first_with_pagination,
     list_limit_bounds,
     replace_with_current_etag,
-    replace_accepts_bare_etag,
+    replace_evaluates_if_match_per_rfc_9110,
     replace_with_stale_etag_fails,
     replace_invalid_input_changes_nothing,
     replace_missing_is_not_found,
@@ -291,18 +291,59 @@ async fn replace_with_current_etag(service: Service) {
     assert_eq!(service.get(&alice, &note.id()).await.expect("get"), again);
 }
 
-async fn replace_accepts_bare_etag(service: Service) {
+/// RFC 9110 §13.1.1 in every store: `*` and a list holding the current tag match; a weak tag,
+/// any other quoted string or a list without the current tag is a 412; only a value that is
+/// not entity-tag syntax (the bare hex) is a 400. Nothing is written by a refused replace.
+async fn replace_evaluates_if_match_per_rfc_9110(service: Service) {
     let alice = owner("alice");
     let note = service
         .create(&alice, input("t", "", &[]))
         .await
         .expect("create");
-    let bare = note.etag().trim_matches('"');
-    let replaced = service
-        .replace(&alice, &note.id(), bare, input("u", "", &[]))
+    let bare = note.etag().trim_matches('"').to_owned();
+    let err = service
+        .replace(&alice, &note.id(), &bare, input("u", "", &[]))
         .await
-        .expect("replace with the unquoted tag");
-    assert_eq!(replaced.title(), "u");
+        .expect_err("an unquoted tag is not entity-tag syntax");
+    assert!(
+        matches!(err, NotesError::Validation(ref v) if v.field == "if_match"),
+        "{err}"
+    );
+    for stale in [
+        "\"anything\"".to_owned(),
+        format!("W/{}", note.etag()),
+        "\"a\", \"b\"".to_owned(),
+    ] {
+        let err = service
+            .replace(&alice, &note.id(), &stale, input("u", "", &[]))
+            .await
+            .expect_err("no current tag");
+        assert!(
+            matches!(err, NotesError::PreconditionFailed),
+            "{stale}: {err}"
+        );
+    }
+    assert_eq!(service.get(&alice, &note.id()).await.expect("get"), note);
+    let listed = service
+        .replace(
+            &alice,
+            &note.id(),
+            &format!("\"old\", {}", note.etag()),
+            input("listed", "", &[]),
+        )
+        .await
+        .expect("a list holding the current tag matches");
+    assert_eq!(listed.title(), "listed");
+    let any = service
+        .replace(&alice, &note.id(), "*", input("any", "", &[]))
+        .await
+        .expect("* matches an existing note");
+    assert_eq!(service.get(&alice, &note.id()).await.expect("get"), any);
+    let err = service
+        .replace(&alice, &NoteId::new(), "*", input("x", "", &[]))
+        .await
+        .expect_err("* matches no missing note");
+    assert!(matches!(err, NotesError::NotFound), "{err}");
 }
 
 async fn replace_with_stale_etag_fails(service: Service) {
@@ -341,9 +382,9 @@ async fn replace_invalid_input_changes_nothing(service: Service) {
         .expect_err("invalid title");
     assert!(matches!(err, NotesError::Validation(_)), "{err}");
     let err = service
-        .replace(&alice, &note.id(), "*", input("ok", "", &[]))
+        .replace(&alice, &note.id(), "etag", input("ok", "", &[]))
         .await
-        .expect_err("* is refused");
+        .expect_err("an If-Match that is not entity-tag syntax is refused");
     assert!(matches!(err, NotesError::Validation(_)), "{err}");
     assert_eq!(service.get(&alice, &note.id()).await.expect("get"), note);
 }

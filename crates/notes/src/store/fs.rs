@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use ulid::Ulid;
 
-use super::{Store, Version, parse_note_file_name};
+use super::{Store, StorePage, Version, page_of_ids, parse_note_file_name};
 use crate::error::{PutError, StoreError};
 use crate::model::{Note, NoteId, Owner};
 
@@ -132,13 +132,22 @@ impl Store for FsStore {
         .await?
     }
 
-    async fn list_ids(&self, owner: &Owner) -> Result<Vec<NoteId>, StoreError> {
+    async fn list_page(
+        &self,
+        owner: &Owner,
+        before: Option<NoteId>,
+        limit: usize,
+    ) -> Result<StorePage, StoreError> {
         const OP: &str = "list notes";
         let dir = self.owner_dir(owner);
-        blocking(OP, move || {
+        let ids = blocking(OP, move || {
             list_dir_ids(&dir).map_err(|e| io_error(OP, &dir, &e))
         })
-        .await?
+        .await??;
+        page_of_ids(ids, before, limit, move |id| async move {
+            self.get(owner, &id).await
+        })
+        .await
     }
 
     async fn count_all(&self) -> Result<u64, StoreError> {
@@ -363,7 +372,7 @@ mod tests {
         );
         assert!(unavailable(store.get(&owner, &kept.id()).await));
         assert!(unavailable(store.delete(&owner, &kept.id()).await));
-        assert!(unavailable(store.list_ids(&owner).await));
+        assert!(unavailable(store.list_page(&owner, None, 10).await));
         assert!(unavailable(store.count_all().await));
 
         let mut left = Vec::new();

@@ -61,6 +61,15 @@ impl Version {
     }
 }
 
+/// A page of notes as a store read it ([`Store::list_page`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StorePage {
+    /// The notes, newest first.
+    pub notes: Vec<Note>,
+    /// Whether notes older than the last one remain.
+    pub more: bool,
+}
+
 /// Persistent storage of notes, scoped by owner.
 pub trait Store: Send + Sync {
     /// Stores a new note.
@@ -105,14 +114,17 @@ pub trait Store: Send + Sync {
         id: &NoteId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// All note ids of `owner`, in no particular order.
+    /// One page of `owner`'s notes, newest (highest id) first: at most `limit` notes whose id
+    /// is below `before` (all when `None`), and whether older ones remain.
     ///
     /// # Errors
-    /// [`StoreError`] when the backend fails.
-    fn list_ids(
+    /// [`StoreError`] when the backend fails or holds an unreadable note.
+    fn list_page(
         &self,
         owner: &Owner,
-    ) -> impl Future<Output = Result<Vec<NoteId>, StoreError>> + Send;
+        before: Option<NoteId>,
+        limit: usize,
+    ) -> impl Future<Output = Result<StorePage, StoreError>> + Send;
 
     /// The number of notes of all owners.
     ///
@@ -197,11 +209,16 @@ impl Store for AnyStore {
         }
     }
 
-    async fn list_ids(&self, owner: &Owner) -> Result<Vec<NoteId>, StoreError> {
+    async fn list_page(
+        &self,
+        owner: &Owner,
+        before: Option<NoteId>,
+        limit: usize,
+    ) -> Result<StorePage, StoreError> {
         match self {
-            Self::Fs(s) => s.list_ids(owner).await,
+            Self::Fs(s) => s.list_page(owner, before, limit).await,
             #[cfg(feature = "s3")]
-            Self::S3(s) => s.list_ids(owner).await,
+            Self::S3(s) => s.list_page(owner, before, limit).await,
         }
     }
 
@@ -230,6 +247,50 @@ fn s3_config(sdk: &aws_config::SdkConfig, force_path_style: bool) -> aws_sdk_s3:
         .retry_config(RetryConfig::standard().with_max_attempts(S3_MAX_ATTEMPTS))
         .build()
 }
+
+/// The page of `ids` (an owner's, in any order) below `before`, newest first, read with `get`
+/// (up to [`PAGE_FETCH_CONCURRENCY`] at once); an id whose note vanished meanwhile is skipped.
+/// For the stores that can only list every id of an owner (filesystem, S3).
+pub(crate) async fn page_of_ids<F, Fut>(
+    mut ids: Vec<NoteId>,
+    before: Option<NoteId>,
+    limit: usize,
+    get: F,
+) -> Result<StorePage, StoreError>
+where
+    F: Fn(NoteId) -> Fut,
+    Fut: Future<Output = Result<Option<(Note, Version)>, StoreError>>,
+{
+    use futures::StreamExt as _;
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.dedup();
+    if let Some(before) = before {
+        ids.retain(|id| *id < before);
+    }
+    let total = ids.len();
+    let mut fetched = futures::stream::iter(ids.into_iter().enumerate())
+        .map(|(index, id)| {
+            let read = get(id);
+            async move { (index, read.await) }
+        })
+        .buffered(PAGE_FETCH_CONCURRENCY);
+    let mut notes = Vec::with_capacity(limit.min(total));
+    let mut last_index = None;
+    while let Some((index, result)) = fetched.next().await {
+        if let Some((note, _)) = result? {
+            notes.push(note);
+            if notes.len() == limit {
+                last_index = Some(index);
+                break;
+            }
+        }
+    }
+    let more = last_index.is_some_and(|index| index + 1 < total);
+    Ok(StorePage { notes, more })
+}
+
+/// How many notes [`page_of_ids`] reads at the same time.
+const PAGE_FETCH_CONCURRENCY: usize = 8;
 
 /// Parses a stored file or object name `{ULID}.json` into a note id.
 pub(crate) fn parse_note_file_name(name: &str) -> Option<NoteId> {

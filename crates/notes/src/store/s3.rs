@@ -14,7 +14,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{Store, Version, parse_note_file_name};
+use super::{Store, StorePage, Version, page_of_ids, parse_note_file_name};
 use crate::error::{PutError, StoreError};
 use crate::model::{Note, NoteId, Owner};
 
@@ -207,7 +207,12 @@ impl Store for S3Store {
         ))
     }
 
-    async fn list_ids(&self, owner: &Owner) -> Result<Vec<NoteId>, StoreError> {
+    async fn list_page(
+        &self,
+        owner: &Owner,
+        before: Option<NoteId>,
+        limit: usize,
+    ) -> Result<StorePage, StoreError> {
         let prefix = format!("{ROOT_PREFIX}{owner}/");
         let mut ids = Vec::new();
         self.for_each_key(prefix.clone(), "list notes", |key| {
@@ -216,7 +221,10 @@ impl Store for S3Store {
             }
         })
         .await?;
-        Ok(ids)
+        page_of_ids(ids, before, limit, move |id| async move {
+            self.get(owner, &id).await
+        })
+        .await
     }
 
     async fn count_all(&self) -> Result<u64, StoreError> {
