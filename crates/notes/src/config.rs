@@ -2,13 +2,15 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `NOTES_STORE` | `s3` or `fs`; default `s3` when `NOTES_BUCKET` is set |
+//! | `NOTES_STORE` | `dynamodb`, `s3` or `fs`; default `dynamodb` when `NOTES_TABLE` is set, else `s3` when `NOTES_BUCKET` is |
+//! | `NOTES_TABLE` | the notes table (required for `dynamodb`) |
 //! | `NOTES_BUCKET` | the notes bucket (required for `s3`) |
 //! | `NOTES_DIR` | the root directory (required for `fs`) |
 //! | `NOTES_S3_FORCE_PATH_STYLE` | `true`/`false` (also `1`/`0`); `true` for S3 emulators such as moto |
 //!
-//! The S3 endpoint, region and credentials come from the usual AWS variables
-//! (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_REGION`, ...), read by `aws-config`.
+//! The endpoint, region and credentials come from the usual AWS variables
+//! (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_REGION`, ...),
+//! read by `aws-config`.
 //! Empty values count as unset.
 
 use std::path::PathBuf;
@@ -20,6 +22,11 @@ pub enum StoreConfig {
     Fs {
         /// Root directory (`NOTES_DIR`).
         dir: PathBuf,
+    },
+    /// The DynamoDB store.
+    Dynamo {
+        /// Table name (`NOTES_TABLE`).
+        table: String,
     },
     /// The S3 store.
     S3 {
@@ -36,21 +43,24 @@ pub enum ConfigError {
     /// `NOTES_STORE=s3` (or the default) without a bucket.
     #[error("NOTES_STORE=s3 requires NOTES_BUCKET (the notes bucket name)")]
     MissingBucket,
+    /// `NOTES_STORE=dynamodb` without a table.
+    #[error("NOTES_STORE=dynamodb requires NOTES_TABLE (the notes table name)")]
+    MissingTable,
     /// `NOTES_STORE=fs` without a directory.
     #[error("NOTES_STORE=fs requires NOTES_DIR (the directory that holds the notes)")]
     MissingDir,
     /// Neither variable is set.
     #[error(
-        "no notes store configured: set NOTES_BUCKET (S3) or NOTES_STORE=fs with NOTES_DIR (filesystem)"
+        "no notes store configured: set NOTES_TABLE (DynamoDB), NOTES_BUCKET (S3) or NOTES_STORE=fs with NOTES_DIR (filesystem)"
     )]
     Unconfigured,
-    /// An S3 configuration in a build without the S3 store (feature `s3` of this crate).
+    /// A store this build lacks (feature `s3` or `dynamodb` of this crate).
     #[error(
-        "NOTES_STORE=s3 (or NOTES_BUCKET) selects the S3 store, which this build lacks (feature `s3` of the notes crate); use NOTES_STORE=fs with NOTES_DIR"
+        "NOTES_STORE={0} selects a store this build lacks (feature `{0}` of the notes crate); use NOTES_STORE=fs with NOTES_DIR"
     )]
-    S3NotBuilt,
+    NotBuilt(&'static str),
     /// `NOTES_STORE` has an unknown value.
-    #[error("NOTES_STORE must be `s3` or `fs`, got {0:?}")]
+    #[error("NOTES_STORE must be `dynamodb`, `s3` or `fs`, got {0:?}")]
     UnknownStore(String),
     /// `NOTES_S3_FORCE_PATH_STYLE` is not a boolean.
     #[error("NOTES_S3_FORCE_PATH_STYLE must be `true` or `false`, got {0:?}")]
@@ -82,12 +92,17 @@ impl StoreConfig {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let bucket = get("NOTES_BUCKET");
+        let table = get("NOTES_TABLE");
         let kind = match get("NOTES_STORE") {
             Some(kind) => kind,
+            None if table.is_some() => "dynamodb".to_owned(),
             None if bucket.is_some() => "s3".to_owned(),
             None => return Err(ConfigError::Unconfigured),
         };
         match kind.trim() {
+            "dynamodb" => Ok(Self::Dynamo {
+                table: table.ok_or(ConfigError::MissingTable)?.trim().to_owned(),
+            }),
             "s3" => {
                 let bucket = bucket.ok_or(ConfigError::MissingBucket)?;
                 let force_path_style = match get("NOTES_S3_FORCE_PATH_STYLE") {
@@ -160,6 +175,28 @@ mod tests {
             ],
             s3("b", false),
         );
+        let dynamo = |table: &str| {
+            Ok(StoreConfig::Dynamo {
+                table: table.into(),
+            })
+        };
+        check(&[("NOTES_TABLE", "t")], dynamo("t"));
+        check(
+            &[("NOTES_TABLE", " t "), ("NOTES_BUCKET", "b")],
+            dynamo("t"),
+        );
+        check(
+            &[("NOTES_STORE", "dynamodb"), ("NOTES_TABLE", "t")],
+            dynamo("t"),
+        );
+        check(
+            &[
+                ("NOTES_STORE", "s3"),
+                ("NOTES_TABLE", "t"),
+                ("NOTES_BUCKET", "b"),
+            ],
+            s3("b", false),
+        );
         check(
             &[("NOTES_STORE", "fs"), ("NOTES_DIR", "/data")],
             Ok(StoreConfig::Fs {
@@ -193,14 +230,18 @@ mod tests {
             Err("NOTES_STORE=fs requires NOTES_DIR (the directory that holds the notes)"),
         );
         check(
+            &[("NOTES_STORE", "dynamodb"), ("NOTES_BUCKET", "b")],
+            Err("NOTES_STORE=dynamodb requires NOTES_TABLE (the notes table name)"),
+        );
+        check(
             &[],
             Err(
-                "no notes store configured: set NOTES_BUCKET (S3) or NOTES_STORE=fs with NOTES_DIR (filesystem)",
+                "no notes store configured: set NOTES_TABLE (DynamoDB), NOTES_BUCKET (S3) or NOTES_STORE=fs with NOTES_DIR (filesystem)",
             ),
         );
         check(
             &[("NOTES_STORE", "dynamo"), ("NOTES_BUCKET", "b")],
-            Err("NOTES_STORE must be `s3` or `fs`, got \"dynamo\""),
+            Err("NOTES_STORE must be `dynamodb`, `s3` or `fs`, got \"dynamo\""),
         );
         check(
             &[("NOTES_BUCKET", "b"), ("NOTES_S3_FORCE_PATH_STYLE", "yes")],

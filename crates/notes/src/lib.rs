@@ -1,11 +1,11 @@
 //! Per-user notes: the domain types, their validation, the [`NotesService`] use cases, and the
-//! [`Store`] trait with a filesystem ([`FsStore`]) and an S3 (`S3Store`) backend, selected at
-//! runtime through [`AnyStore`] and [`StoreConfig`].
+//! [`Store`] trait with a filesystem ([`FsStore`]), a DynamoDB (`DynamoStore`) and an S3
+//! (`S3Store`) backend, selected at runtime through [`AnyStore`] and [`StoreConfig`].
 //!
-//! With feature `s3`, the S3 store and the AWS SDK it is built on are compiled in; the note
-//! functions enable it. Without it (the fuzz targets, crates that only need the domain types)
-//! nothing of the SDK is built, and an S3 configuration fails at init with
-//! [`ConfigError::S3NotBuilt`].
+//! With features `dynamodb` and `s3`, those stores and the AWS SDK they are built on are
+//! compiled in; the note functions enable them. Without them (the fuzz targets, crates that only
+//! need the domain types) nothing of the SDK is built, and such a configuration fails at init
+//! with [`ConfigError::NotBuilt`].
 //!
 //! With feature `openapi`, the types the API (de)serializes implement `utoipa::ToSchema`
 //! (see `openapi`); crates/api-spec builds the OpenAPI document from them.
@@ -42,4 +42,6 @@ pub use service::NotesService;
 #[cfg(feature = "s3")]
 pub use store::S3Store;
 pub use store::{AnyStore, FsStore, Store, StorePage, Version};
+#[cfg(feature = "dynamodb")]
+pub use store::{DynamoStore, dynamo_config};
 pub use validate::{EntityTag, IfMatch, NoteInput, ValidNote, ValidationError};

@@ -1,6 +1,7 @@
 //! The store contract suite: every test is written once against `NotesService<AnyStore>` and run
-//! against both backends, the filesystem store (in a temporary directory) and the S3 store
-//! (against moto server, whose URL comes from `MOTO_ENDPOINT`; each test gets its own bucket).
+//! against every backend: the filesystem store (in a temporary directory), the DynamoDB store and
+//! the S3 store (against moto server, whose URL comes from `MOTO_ENDPOINT`; each test gets its
+//! own table or bucket).
 //!
 //! Run: `MOTO_ENDPOINT=http://127.0.0.1:PORT cargo test -p notes` (or `cargo xtask test`, which
 //! starts moto server).
@@ -10,8 +11,8 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use notes::{
-    AnyStore, Cursor, FsStore, Limit, ListQuery, Note, NoteId, NoteInput, NotesError, NotesService,
-    Owner, S3Store,
+    AnyStore, Cursor, DynamoStore, FsStore, Limit, ListQuery, Note, NoteId, NoteInput, NotesError,
+    NotesService, Owner, S3Store,
 };
 use tempfile::TempDir;
 
@@ -19,11 +20,15 @@ type Service = NotesService<AnyStore>;
 
 /// Keeps a backend's resources alive for the duration of a test.
 enum Fixture {
-    Fs { _dir: TempDir },
+    Fs {
+        _dir: TempDir,
+    },
+    /// A moto table or bucket (each test's own, named uniquely).
     S3,
 }
 
-/// Generates `mod fs` and `mod s3`, each with one `#[tokio::test]` per contract test.
+/// Generates `mod fs`, `mod dynamodb` and `mod s3`, each with one `#[tokio::test]` per contract
+/// test.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod fs {
@@ -31,6 +36,15 @@ macro_rules! contract {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     let (service, _fixture) = super::fs_service();
+                    super::$name(service).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let (service, _fixture) = super::dynamo_service().await;
                     super::$name(service).await;
                 }
             )*
@@ -64,6 +78,7 @@ contract!(
     foreign_cursor_reveals_nothing,
     similar_owner_prefixes_are_isolated,
     count_all_counts_every_user,
+    count_stays_exact_under_a_concurrent_mix,
     malicious_identifiers_never_reach_the_store,
 );
 
@@ -71,6 +86,18 @@ fn fs_service() -> (Service, Fixture) {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     let store = AnyStore::Fs(FsStore::new(dir.path().to_path_buf()));
     (NotesService::new(store), Fixture::Fs { _dir: dir })
+}
+
+async fn dynamo_service() -> (Service, Fixture) {
+    let client = test_support::moto::dynamodb(&test_support::moto::sdk_config(
+        &test_support::moto::endpoint(),
+    ));
+    let table = test_support::unique("notes-contract");
+    DynamoStore::create_table(&client, &table)
+        .await
+        .expect("create the table on moto");
+    let store = AnyStore::Dynamo(DynamoStore::new(client, table));
+    (NotesService::new(store), Fixture::S3)
 }
 
 async fn s3_service() -> (Service, Fixture) {
@@ -639,6 +666,82 @@ async fn count_all_counts_every_user(service: Service) {
         .await
         .expect("replace");
     assert_eq!(service.count_all().await.expect("count"), 4);
+}
+
+/// Creates, deletes (some of them twice, racing) and replaces from many tasks at once, then
+/// checks the count against the notes that are really there: the counters move with the notes,
+/// never beside them.
+async fn count_stays_exact_under_a_concurrent_mix(service: Service) {
+    const USERS: usize = 4;
+    const PER_USER: usize = 6;
+    let service = Arc::new(service);
+    let users: Vec<Owner> = (0..USERS).map(|u| owner(&format!("mix-{u}"))).collect();
+    let creates = futures::future::join_all(users.iter().flat_map(|user| {
+        (0..PER_USER).map(|i| {
+            let service = Arc::clone(&service);
+            let user = user.clone();
+            tokio::spawn(async move {
+                service
+                    .create(&user, input(&format!("n{i}"), "", &[]))
+                    .await
+                    .map(|note| (user, note))
+            })
+        })
+    }))
+    .await;
+    let created: Vec<(Owner, Note)> = creates
+        .into_iter()
+        .map(|r| r.expect("task").expect("create"))
+        .collect();
+    assert_eq!(created.len(), USERS * PER_USER);
+    // Every third note is deleted by two racing tasks; every other one replaced meanwhile.
+    let mut tasks = Vec::new();
+    for (n, (user, note)) in created.iter().enumerate() {
+        let copies = if n % 3 == 0 { 2 } else { 0 };
+        for _ in 0..copies {
+            let (service, user, id) = (Arc::clone(&service), user.clone(), note.id());
+            tasks.push(tokio::spawn(async move {
+                match service.delete(&user, &id).await {
+                    Ok(()) => 1_usize,
+                    Err(NotesError::NotFound) => 0,
+                    Err(other) => panic!("delete: {other}"),
+                }
+            }));
+        }
+        if n % 2 == 1 {
+            let (service, user, note) = (Arc::clone(&service), user.clone(), note.clone());
+            tasks.push(tokio::spawn(async move {
+                match service
+                    .replace(&user, &note.id(), note.etag(), input("r", "", &[]))
+                    .await
+                {
+                    Ok(_) | Err(NotesError::NotFound) => 0,
+                    Err(other) => panic!("replace: {other}"),
+                }
+            }));
+        }
+    }
+    let mut deleted = 0;
+    for task in tasks {
+        deleted += task.await.expect("task");
+    }
+    let doomed = created.len().div_ceil(3);
+    assert_eq!(deleted, doomed, "each doomed note is deleted exactly once");
+    let mut really_there = 0;
+    for user in &users {
+        really_there += all_pages(&service, user, 100)
+            .await
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>();
+    }
+    assert_eq!(really_there, created.len() - doomed);
+    let counted = service.count_all().await.expect("count");
+    assert_eq!(
+        usize::try_from(counted).ok(),
+        Some(really_there),
+        "the count equals the notes there are"
+    );
 }
 
 async fn malicious_identifiers_never_reach_the_store(service: Service) {

@@ -54,6 +54,13 @@ pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// A DynamoDB client for `config`.
+#[cfg(feature = "dynamodb")]
+#[must_use]
+pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
 /// Creates a bucket named `prefix-<ulid>` and returns its name.
 ///
 /// # Panics

@@ -4,22 +4,27 @@
 //! [`NotesService`](crate::NotesService) builds every operation on top of them. Only validated
 //! [`Owner`]s and [`NoteId`]s ever reach a store, so backends may put them in keys and paths.
 //!
-//! The S3 backend (`S3Store`, `AnyStore::S3`) is compiled with feature `s3` only; without it
-//! [`AnyStore::from_config`] refuses an S3 configuration with [`ConfigError::S3NotBuilt`].
+//! The S3 backend (`S3Store`, `AnyStore::S3`) is compiled with feature `s3` only, the DynamoDB
+//! one (`DynamoStore`, `AnyStore::Dynamo`) with feature `dynamodb`; without them
+//! [`AnyStore::from_config`] refuses such a configuration ([`ConfigError::NotBuilt`]).
 
+#[cfg(feature = "dynamodb")]
+pub mod dynamo;
 pub mod fs;
 #[cfg(feature = "s3")]
 pub mod s3;
 
 use std::future::Future;
-#[cfg(feature = "s3")]
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
 use std::time::Duration;
 
-#[cfg(feature = "s3")]
-use aws_sdk_s3::config::retry::RetryConfig;
-#[cfg(feature = "s3")]
-use aws_sdk_s3::config::timeout::TimeoutConfig;
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
+use aws_config::retry::RetryConfig;
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
+use aws_config::timeout::TimeoutConfig;
 
+#[cfg(feature = "dynamodb")]
+pub use dynamo::DynamoStore;
 pub use fs::FsStore;
 #[cfg(feature = "s3")]
 pub use s3::S3Store;
@@ -28,20 +33,20 @@ use crate::config::{ConfigError, StoreConfig};
 use crate::error::{PutError, StoreError};
 use crate::model::{Note, NoteId, Owner};
 
-#[cfg(feature = "s3")]
-/// How long the S3 client waits for a connection.
-pub const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-#[cfg(feature = "s3")]
-/// How long one attempt of an S3 request may take.
-pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-#[cfg(feature = "s3")]
-/// How long an S3 request may take, retries and their back-off included: well inside the
-/// functions' 10 s timeout, so that an unreachable S3 is the function's own 503 instead of the
-/// invocation being killed at its timeout.
-pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
-#[cfg(feature = "s3")]
-/// Attempts per S3 request (the SDK's standard retry mode).
-pub const S3_MAX_ATTEMPTS: u32 = 3;
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
+/// How long the store's AWS client (S3 or DynamoDB) waits for a connection.
+pub const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
+/// How long one attempt of a store request may take.
+pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
+/// How long a store request may take, retries and their back-off included: well inside the
+/// functions' 10 s timeout, so that an unreachable store is the function's own 503 instead of
+/// the invocation being killed at its timeout.
+pub const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
+/// Attempts per store request (the SDK's standard retry mode).
+pub const AWS_MAX_ATTEMPTS: u32 = 3;
 
 /// A backend's opaque revision token of a stored note (the S3 object ETag, or for the
 /// filesystem the note's own ETag). Pass it back to [`Store::put_if`] unchanged.
@@ -141,17 +146,20 @@ pub enum AnyStore {
     /// Objects in an S3 bucket (feature `s3`).
     #[cfg(feature = "s3")]
     S3(S3Store),
+    /// Items of a DynamoDB table (feature `dynamodb`).
+    #[cfg(feature = "dynamodb")]
+    Dynamo(DynamoStore),
 }
 
 impl AnyStore {
     /// Builds the configured store. For S3 (feature `s3`) the SDK configuration (region,
     /// credentials, `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`) comes from the environment
     /// through `aws_config::load_defaults`; timeouts and retries are bounded
-    /// (`S3_OPERATION_TIMEOUT`).
+    /// (`AWS_OPERATION_TIMEOUT`).
     ///
     /// # Errors
     /// [`ConfigError::FsRoot`] when the filesystem root cannot be created;
-    /// [`ConfigError::S3NotBuilt`] for an S3 configuration without feature `s3`.
+    /// [`ConfigError::NotBuilt`] for an S3 or DynamoDB configuration without its feature.
     pub async fn from_config(config: &StoreConfig) -> Result<Self, ConfigError> {
         match config {
             StoreConfig::Fs { dir } => {
@@ -162,7 +170,7 @@ impl AnyStore {
                 Ok(Self::Fs(FsStore::new(dir.clone())))
             }
             #[cfg(not(feature = "s3"))]
-            StoreConfig::S3 { .. } => Err(ConfigError::S3NotBuilt),
+            StoreConfig::S3 { .. } => Err(ConfigError::NotBuilt("s3")),
             #[cfg(feature = "s3")]
             StoreConfig::S3 {
                 bucket,
@@ -171,6 +179,14 @@ impl AnyStore {
                 let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                 let client = aws_sdk_s3::Client::from_conf(s3_config(&sdk, *force_path_style));
                 Ok(Self::S3(S3Store::new(client, bucket.clone())))
+            }
+            #[cfg(not(feature = "dynamodb"))]
+            StoreConfig::Dynamo { .. } => Err(ConfigError::NotBuilt("dynamodb")),
+            #[cfg(feature = "dynamodb")]
+            StoreConfig::Dynamo { table } => {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let client = aws_sdk_dynamodb::Client::from_conf(dynamo_config(&sdk));
+                Ok(Self::Dynamo(DynamoStore::new(client, table.clone())))
             }
         }
     }
@@ -182,6 +198,8 @@ impl Store for AnyStore {
             Self::Fs(s) => s.put_new(owner, note).await,
             #[cfg(feature = "s3")]
             Self::S3(s) => s.put_new(owner, note).await,
+            #[cfg(feature = "dynamodb")]
+            Self::Dynamo(s) => s.put_new(owner, note).await,
         }
     }
 
@@ -190,6 +208,8 @@ impl Store for AnyStore {
             Self::Fs(s) => s.get(owner, id).await,
             #[cfg(feature = "s3")]
             Self::S3(s) => s.get(owner, id).await,
+            #[cfg(feature = "dynamodb")]
+            Self::Dynamo(s) => s.get(owner, id).await,
         }
     }
 
@@ -198,6 +218,8 @@ impl Store for AnyStore {
             Self::Fs(s) => s.put_if(owner, note, expected).await,
             #[cfg(feature = "s3")]
             Self::S3(s) => s.put_if(owner, note, expected).await,
+            #[cfg(feature = "dynamodb")]
+            Self::Dynamo(s) => s.put_if(owner, note, expected).await,
         }
     }
 
@@ -206,6 +228,8 @@ impl Store for AnyStore {
             Self::Fs(s) => s.delete(owner, id).await,
             #[cfg(feature = "s3")]
             Self::S3(s) => s.delete(owner, id).await,
+            #[cfg(feature = "dynamodb")]
+            Self::Dynamo(s) => s.delete(owner, id).await,
         }
     }
 
@@ -219,6 +243,8 @@ impl Store for AnyStore {
             Self::Fs(s) => s.list_page(owner, before, limit).await,
             #[cfg(feature = "s3")]
             Self::S3(s) => s.list_page(owner, before, limit).await,
+            #[cfg(feature = "dynamodb")]
+            Self::Dynamo(s) => s.list_page(owner, before, limit).await,
         }
     }
 
@@ -227,8 +253,20 @@ impl Store for AnyStore {
             Self::Fs(s) => s.count_all().await,
             #[cfg(feature = "s3")]
             Self::S3(s) => s.count_all().await,
+            #[cfg(feature = "dynamodb")]
+            Self::Dynamo(s) => s.count_all().await,
         }
     }
+}
+
+/// The bounded timeouts of a store's AWS client.
+#[cfg(any(feature = "s3", feature = "dynamodb"))]
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(AWS_CONNECT_TIMEOUT)
+        .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+        .operation_timeout(AWS_OPERATION_TIMEOUT)
+        .build()
 }
 
 /// The S3 client's configuration: the SDK's (from the environment), path-style addressing
@@ -237,14 +275,18 @@ impl Store for AnyStore {
 fn s3_config(sdk: &aws_config::SdkConfig, force_path_style: bool) -> aws_sdk_s3::Config {
     aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(force_path_style)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(S3_CONNECT_TIMEOUT)
-                .operation_attempt_timeout(S3_ATTEMPT_TIMEOUT)
-                .operation_timeout(S3_OPERATION_TIMEOUT)
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(S3_MAX_ATTEMPTS))
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS))
+        .build()
+}
+
+/// The DynamoDB client's configuration: the SDK's (from the environment, endpoint included:
+/// `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL`), bounded timeouts and retries.
+#[cfg(feature = "dynamodb")]
+pub fn dynamo_config(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Config {
+    aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS))
         .build()
 }
 
@@ -312,16 +354,16 @@ mod tests {
             .build();
         let config = s3_config(&sdk, true);
         let timeouts = config.timeout_config().expect("timeouts");
-        assert_eq!(timeouts.connect_timeout(), Some(S3_CONNECT_TIMEOUT));
+        assert_eq!(timeouts.connect_timeout(), Some(AWS_CONNECT_TIMEOUT));
         assert_eq!(
             timeouts.operation_attempt_timeout(),
-            Some(S3_ATTEMPT_TIMEOUT)
+            Some(AWS_ATTEMPT_TIMEOUT)
         );
-        assert_eq!(timeouts.operation_timeout(), Some(S3_OPERATION_TIMEOUT));
+        assert_eq!(timeouts.operation_timeout(), Some(AWS_OPERATION_TIMEOUT));
         let retries = config.retry_config().expect("retries");
-        assert_eq!(retries.max_attempts(), S3_MAX_ATTEMPTS);
+        assert_eq!(retries.max_attempts(), AWS_MAX_ATTEMPTS);
         assert!(
-            S3_OPERATION_TIMEOUT < Duration::from_secs(10),
+            AWS_OPERATION_TIMEOUT < Duration::from_secs(10),
             "the function timeout"
         );
     }
@@ -349,6 +391,6 @@ mod tests {
             .await
             .expect_err("no S3 there");
         assert!(err.unavailable, "{err}");
-        assert!(started.elapsed() <= S3_OPERATION_TIMEOUT + Duration::from_secs(1));
+        assert!(started.elapsed() <= AWS_OPERATION_TIMEOUT + Duration::from_secs(1));
     }
 }
