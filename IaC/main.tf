@@ -30,6 +30,13 @@ module "artifacts" {
   tls_only_policy = var.s3_tls_only_policy
 }
 
+module "notes_table" {
+  source = "./modules/notes_table"
+
+  name                = var.project_name
+  deletion_protection = var.notes_table_deletion_protection
+}
+
 module "http_api" {
   source = "./modules/http_api"
 
@@ -58,13 +65,12 @@ module "route" {
 
   artifacts_bucket = module.artifacts.artifacts_bucket_name
   package_path     = "${var.package_dir}/${each.key}/bootstrap.zip"
-  notes_bucket     = module.artifacts.notes_bucket_name
-  notes_bucket_arn = module.artifacts.notes_bucket_arn
+  notes_table      = module.notes_table.name
+  notes_table_arn  = module.notes_table.arn
 
-  # Least privilege on the notes bucket, as each function crate declares it (`s3 = [...]` in its
-  # Cargo.toml; crates/function-table turns it into these IAM actions).
-  s3_object_actions = each.value.s3_object_actions
-  s3_list           = each.value.s3_list
+  # Least privilege on the notes table, as each function crate declares it (`dynamodb = [...]`
+  # in its Cargo.toml; crates/function-table turns it into these IAM actions).
+  dynamodb_actions = each.value.dynamodb_actions
 
   api_id            = module.http_api.api_id
   api_execution_arn = module.http_api.execution_arn

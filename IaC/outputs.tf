@@ -42,9 +42,9 @@ output "deploy_stack_url" {
   value       = "s3://${aws_s3_object.deploy_stack.bucket}/${aws_s3_object.deploy_stack.key}"
 }
 
-output "notes_bucket_name" {
-  description = "Bucket holding the notes data (notes/<sub>/<id>.json)."
-  value       = module.artifacts.notes_bucket_name
+output "notes_table_name" {
+  description = "DynamoDB table holding the notes (an item per note, keyed by owner and note id)."
+  value       = module.notes_table.name
 }
 
 output "user_pool_id" {

@@ -110,9 +110,8 @@ variable "routes" {
     groups    = list(string)
     memory    = number
     timeout   = number
-    # IAM actions on the notes objects and whether it may list the bucket, from `s3 = [...]`.
-    s3_object_actions = list(string)
-    s3_list           = bool
+    # IAM actions on the notes table, from `dynamodb = [...]`.
+    dynamodb_actions = list(string)
   }))
   description = "One entry per function; generated into routes.auto.tfvars.json by `cargo xtask routes`. Do not edit by hand."
 
@@ -183,5 +182,11 @@ variable "github_environment" {
 variable "create_github_oidc_provider" {
   type        = bool
   description = "Create the account's GitHub OIDC provider; false when it already exists."
+  default     = true
+}
+
+variable "notes_table_deletion_protection" {
+  type        = bool
+  description = "Refuse to delete the notes table. Keep true on AWS; set false (and apply) before a `terraform destroy` that should take the notes with it."
   default     = true
 }

@@ -32,6 +32,12 @@ pub enum DevError {
     /// Rendering the routes failed.
     #[error(transparent)]
     Routes(#[from] function_table::TableError),
+    /// The notes table could not be created on the emulator.
+    #[error("the notes table for --store dynamodb could not be created: {source}")]
+    Table {
+        /// What went wrong, with the command line.
+        source: CmdError,
+    },
     /// The local stack could not start, or could not be waited for.
     #[error(transparent)]
     Serve(CmdError),
@@ -55,6 +61,22 @@ pub fn run(root: &Path, options: &DevOptions) -> Result<ExitCode, DevError> {
         command.arg("--watch-binaries");
     }
     command.args(&options.serve_args);
+    if let Some(table) = dynamodb_table(&options.serve_args) {
+        // The local stack links no domain crate: the notes table's schema comes from the
+        // notes crate, through xtask-aws.
+        let mut args = vec![
+            "notes-table".to_owned(),
+            "--endpoint-url".to_owned(),
+            table.endpoint_url,
+        ];
+        if let Some(name) = table.name {
+            args.extend(["--table".to_owned(), name]);
+        }
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        crate::deploy::xtask_aws(root, &args)
+            .run()
+            .map_err(|source| DevError::Table { source })?;
+    }
     let mut server = Cmd::from(command).spawn().map_err(DevError::Serve)?;
     if options.watch {
         eprintln!("xtask: watching crates/ for changes; a change rebuilds the functions");
@@ -62,6 +84,39 @@ pub fn run(root: &Path, options: &DevOptions) -> Result<ExitCode, DevError> {
     }
     let ran = server.wait().map_err(DevError::Serve)?;
     Ok(exit_code(ran.status))
+}
+
+/// Where `--store dynamodb` keeps the notes, from the server's arguments.
+#[derive(Debug, PartialEq, Eq)]
+struct DynamoTable {
+    endpoint_url: String,
+    /// `--table`, when given (else the server's default).
+    name: Option<String>,
+}
+
+/// The table the server's arguments ask for with `--store dynamodb --endpoint-url URL`
+/// (`--x value` or `--x=value`); `None` for another store, or without an endpoint (the server
+/// then says what is missing).
+fn dynamodb_table(serve_args: &[String]) -> Option<DynamoTable> {
+    let value = |flag: &str| {
+        let mut found = None;
+        let mut words = serve_args.iter();
+        while let Some(word) = words.next() {
+            if word == flag {
+                found = words.next().cloned();
+            } else if let Some(rest) = word.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+                found = Some(rest.to_owned());
+            }
+        }
+        found
+    };
+    if value("--store").as_deref() != Some("dynamodb") {
+        return None;
+    }
+    Some(DynamoTable {
+        endpoint_url: value("--endpoint-url")?,
+        name: value("--table"),
+    })
 }
 
 /// `cargo run -p local-aws --bin local-aws --` (quiet), to which the caller adds arguments.
@@ -163,4 +218,45 @@ fn newest_source(dir: &Path) -> Option<SystemTime> {
         }
     }
     newest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_dynamodb_table_comes_from_the_server_arguments() {
+        assert_eq!(
+            dynamodb_table(&args(&[
+                "--store",
+                "dynamodb",
+                "--endpoint-url",
+                "http://m:5"
+            ])),
+            Some(DynamoTable {
+                endpoint_url: "http://m:5".into(),
+                name: None
+            })
+        );
+        assert_eq!(
+            dynamodb_table(&args(&[
+                "--port",
+                "1",
+                "--store=dynamodb",
+                "--table=t",
+                "--endpoint-url=http://m:5"
+            ])),
+            Some(DynamoTable {
+                endpoint_url: "http://m:5".into(),
+                name: Some("t".into())
+            })
+        );
+        assert_eq!(dynamodb_table(&args(&["--store", "fs"])), None);
+        assert_eq!(dynamodb_table(&args(&[])), None);
+        assert_eq!(dynamodb_table(&args(&["--store", "dynamodb"])), None);
+    }
 }

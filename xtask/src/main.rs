@@ -51,7 +51,7 @@ enum Cmd {
     /// a local Cognito-compatible sign-in, on 127.0.0.1 (API :3001, sign-in :3002).
     ///
     /// Builds every function, then serves until Ctrl-C. Arguments after `--` go to the server
-    /// (`cargo xtask dev -- --help` lists them: ports, `--store s3 --endpoint-url URL`, another
+    /// (`cargo xtask dev -- --help` lists them: ports, `--store dynamodb --endpoint-url URL`, which creates the table first, another
     /// issuer). `cargo xtask dev user add --email E --password P` creates a confirmed user and
     /// `cargo xtask dev group add --email E --group admin` adds one to a group.
     Dev(DevArgs),

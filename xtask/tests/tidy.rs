@@ -333,22 +333,22 @@ fn broken(rule: &Rule, linked: &BTreeSet<String>) -> Vec<String> {
 #[test]
 fn tree_parsing_and_rules_find_violations() {
     let tree = "health v0.1.0 (/w/crates/functions/health)\nhttp-api v0.1.0 (/w/crates/http-api)\n\
-                aws-sdk-s3 v1.0.0\nnotes v0.1.0 (/w/crates/notes) (*)\n\ntokio v1.48.0\n";
+                aws-sdk-dynamodb v1.0.0\nnotes v0.1.0 (/w/crates/notes) (*)\n\ntokio v1.48.0\n";
     let linked = parse_tree(tree);
     assert_eq!(
         linked.iter().map(String::as_str).collect::<Vec<_>>(),
-        ["aws-sdk-s3", "health", "http-api", "notes", "tokio"]
+        ["aws-sdk-dynamodb", "health", "http-api", "notes", "tokio"]
     );
     let rule = Rule {
         package: "health".into(),
-        why: "it touches no S3",
+        why: "it touches no notes",
         forbidden: aws_sdk_or_domain,
     };
     assert_eq!(
         broken(&rule, &linked),
         [
-            "health links aws-sdk-s3: it touches no S3",
-            "health links notes: it touches no S3"
+            "health links aws-sdk-dynamodb: it touches no notes",
+            "health links notes: it touches no notes"
         ]
     );
     assert!(aws_sdk("aws-config") && !aws_sdk("aws-lc-rs") && !aws_sdk("aws-smithy-types"));
@@ -382,17 +382,17 @@ fn dependency_rules_of_the_architecture_hold() {
     let is_member = |name: &str| members.contains(name);
 
     let mut rules = Vec::new();
-    let mut with_s3 = Vec::new();
+    let mut with_table = Vec::new();
     for function in table.functions() {
-        if function.s3.is_empty() {
+        if function.dynamodb.is_empty() {
             rules.push(Rule {
                 package: function.name.clone(),
                 why: "a function links the AWS SDK or the notes crates only if its \
-                      [package.metadata.function] grants it S3 access",
+                      [package.metadata.function] grants it access to the notes table",
                 forbidden: aws_sdk_or_domain,
             });
         } else {
-            with_s3.push(function.name.clone());
+            with_table.push(function.name.clone());
         }
     }
     for (package, why, forbidden) in [
@@ -419,9 +419,9 @@ fn dependency_rules_of_the_architecture_hold() {
         });
     }
     assert!(
-        rules.iter().any(|r| r.package == "health") && !with_s3.is_empty(),
-        "the function table should hold health (no S3) and at least one function with S3 \
-         access: {:?}",
+        rules.iter().any(|r| r.package == "health") && !with_table.is_empty(),
+        "the function table should hold health (no table access) and at least one function \
+         with access to the notes table: {:?}",
         table.names().collect::<Vec<_>>()
     );
 
@@ -436,12 +436,13 @@ fn dependency_rules_of_the_architecture_hold() {
             .filter(|name| *name != "function-table" && is_member(name))
             .map(|name| format!("function-table links the workspace crate {name}")),
     );
-    // The check sees the SDK where it is: a function with S3 access links aws-sdk-s3.
-    let s3_user = linked_packages(&root, &with_s3[0]);
+    // The check sees the SDK where it is: a function with table access links aws-sdk-dynamodb.
+    let table_user = linked_packages(&root, &with_table[0]);
     assert!(
-        s3_user.contains("aws-sdk-s3"),
-        "{} has S3 access but `cargo tree` shows no aws-sdk-s3; is the tree read right? {s3_user:?}",
-        with_s3[0]
+        table_user.contains("aws-sdk-dynamodb"),
+        "{} has access to the notes table but `cargo tree` shows no aws-sdk-dynamodb; is the \
+         tree read right? {table_user:?}",
+        with_table[0]
     );
     assert!(
         found.is_empty(),

@@ -1,4 +1,5 @@
-# Two buckets with the same protections (see ./bucket): function code and application data.
+# The bucket of the function code, with the protections of ./bucket (the notes live in DynamoDB:
+# ../notes_table).
 
 module "bucket" {
   source   = "./bucket"
@@ -14,6 +15,5 @@ module "bucket" {
 locals {
   buckets = {
     artifacts = "${var.name}-artifacts-"
-    notes     = "${var.name}-notes-"
   }
 }

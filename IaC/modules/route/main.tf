@@ -48,24 +48,14 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = length(var.s3_object_actions) > 0 ? [1] : []
+    for_each = length(var.dynamodb_actions) > 0 ? [1] : []
 
+    # Only what the function crate declares (`dynamodb = [...]` in its Cargo.toml), only on the
+    # notes table (its items and counters; it has no index).
     content {
-      sid       = "NotesObjects"
-      actions   = var.s3_object_actions
-      resources = ["${var.notes_bucket_arn}/notes/*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.s3_list ? [1] : []
-
-    # Listing, and also what makes S3 answer a missing key with 404 rather than 403. Not
-    # narrowed by s3:prefix: S3 checks this permission without a prefix for that decision.
-    content {
-      sid       = "NotesList"
-      actions   = ["s3:ListBucket"]
-      resources = [var.notes_bucket_arn]
+      sid       = "NotesTable"
+      actions   = var.dynamodb_actions
+      resources = [var.notes_table_arn]
     }
   }
 }
@@ -106,9 +96,9 @@ resource "aws_s3_object" "initial" {
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:A dead-letter queue only applies to asynchronous invocations; API Gateway invokes synchronously and returns errors to the caller.
-  #checkov:skip=CKV_AWS_117:The function talks only to S3 and CloudWatch over HTTPS; a VPC would add NAT or endpoint cost and cold-start time for no isolation gain.
+  #checkov:skip=CKV_AWS_117:The function talks only to DynamoDB and CloudWatch over HTTPS; a VPC would add NAT or endpoint cost and cold-start time for no isolation gain.
   #checkov:skip=CKV_AWS_272:Code reaches the function only from the artifacts bucket via Terraform or `cargo xtask deploy`; add an AWS Signer code-signing config where policy requires it.
-  #checkov:skip=CKV_AWS_173:The environment holds no secrets (bucket name, log level); Lambda encrypts it at rest with an AWS-managed key.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (table name, log level); Lambda encrypts it at rest with an AWS-managed key.
   function_name = local.lambda_name
   role          = aws_iam_role.this.arn
   runtime       = "provided.al2023"
@@ -125,8 +115,8 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = merge({
-      NOTES_STORE                          = "s3"
-      NOTES_BUCKET                         = var.notes_bucket
+      NOTES_STORE                          = "dynamodb"
+      NOTES_TABLE                          = var.notes_table
       LOG_LEVEL                            = var.log_level
       AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH = "true"
     }, var.extra_environment)

@@ -107,31 +107,25 @@ variable "package_path" {
   description = "Local path of the packaged zip uploaded on first apply (from `cargo xtask package`)."
 }
 
-variable "notes_bucket" {
+variable "notes_table" {
   type        = string
-  description = "Name of the notes bucket (NOTES_BUCKET)."
+  description = "Name of the notes table (NOTES_TABLE)."
 }
 
-variable "notes_bucket_arn" {
+variable "notes_table_arn" {
   type        = string
-  description = "ARN of the notes bucket (for the IAM policy)."
+  description = "ARN of the notes table (for the IAM policy)."
 }
 
-variable "s3_object_actions" {
+variable "dynamodb_actions" {
   type        = list(string)
-  description = "S3 object actions the function needs on notes/* (least privilege)."
+  description = "DynamoDB actions the function needs on the notes table (least privilege), from its crate's `dynamodb = [...]`."
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.s3_object_actions : contains(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], a)])
-    error_message = "Only s3:GetObject, s3:PutObject and s3:DeleteObject are allowed."
+    condition     = alltrue([for a in var.dynamodb_actions : contains(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem"], a)])
+    error_message = "Only dynamodb:GetItem, PutItem, UpdateItem, DeleteItem, Query and BatchGetItem are allowed (crates/function-table's DynamoAccess)."
   }
-}
-
-variable "s3_list" {
-  type        = bool
-  description = "Whether the function gets s3:ListBucket on the notes bucket (to list notes, and so that a missing key is a 404, not a 403)."
-  default     = false
 }
 
 variable "api_id" {

@@ -9,7 +9,7 @@ use crate::model::{JwtRow, SizeRow};
 
 /// Sizes of `function`'s arm64 zip (`<lambda_dir>/<function>/bootstrap.zip`) and x86_64
 /// binary (`<bin_dir>/<function>`), and whether its crate (`<functions_dir>/<function>`)
-/// depends on `notes` (whose S3 store brings the AWS SDK).
+/// depends on `notes` (whose DynamoDB store brings the AWS SDK).
 #[must_use]
 pub fn size_row(
     function: &str,

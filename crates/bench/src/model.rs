@@ -53,7 +53,7 @@ pub struct SizeRow {
     pub arm64_zip: Option<u64>,
     /// `target/release/<function>` (x86_64, stripped), bytes.
     pub x86_64_binary: Option<u64>,
-    /// Whether the function links the AWS SDK (it depends on the `notes` crate's S3 store).
+    /// Whether the function links the AWS SDK (it depends on the `notes` crate's DynamoDB store).
     pub with_sdk: bool,
 }
 

@@ -335,7 +335,7 @@ fn render_sizes(out: &mut String, m: &Measurements) {
         "## Sizes\n\n`target/lambda/<function>/bootstrap.zip` as `cargo xtask package` builds it \
          (arm64, deterministic zip, Deflate 9) and the stripped x86_64 release binary \
          `target/release/<function>`. \"AWS SDK\": the function depends on the `notes` crate, \
-         whose S3 store links `aws-sdk-s3`. 1 MiB = 1,048,576 bytes.\n"
+         whose DynamoDB store links `aws-sdk-dynamodb`. 1 MiB = 1,048,576 bytes.\n"
     );
     let _ = writeln!(
         out,

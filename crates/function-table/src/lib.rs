@@ -10,7 +10,7 @@
 //! groups = []                 # Cognito groups the function requires
 //! memory = 128                # MB
 //! timeout = 10                # s
-//! s3 = ["get", "list"]        # what it may do with the notes bucket (see `S3Access`)
+//! dynamodb = ["GetItem"]      # what it may do with the notes table (see `DynamoAccess`)
 //! ```
 //!
 //! [`FunctionTable`] is that table, read from `cargo metadata` ([`metadata`]) and validated with
@@ -60,37 +60,52 @@ pub const TIMEOUT_S: RangeInclusive<u64> = 1..=900;
 
 /// The keys `[package.metadata.function]` accepts; any other key is an error.
 pub const KEYS: [&str; 7] = [
-    "route", "auth", "scopes", "groups", "memory", "timeout", "s3",
+    "route", "auth", "scopes", "groups", "memory", "timeout", "dynamodb",
 ];
 
-/// One thing a function may do with the notes bucket, as `s3 = [...]` spells it.
+/// One thing a function may do with the notes table, as `dynamodb = [...]` spells it: the
+/// DynamoDB operation's name, which is also its IAM action (`dynamodb:<name>`) in the function's
+/// role policy (`IaC/modules/route`), on the notes table only.
 ///
-/// Each maps to one IAM action in the function's role policy (`IaC/modules/route`): the object
-/// actions on `notes/*`, `list` on the bucket.
+/// A transaction (`TransactWriteItems`) needs the actions of its items: the store's create is a
+/// `PutItem` and an `UpdateItem` (the counter), its delete a `DeleteItem` and an `UpdateItem`
+/// ("Using IAM with DynamoDB transactions").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum S3Access {
-    /// `s3:GetObject` (GetObject and HeadObject).
-    Get,
-    /// `s3:PutObject`.
-    Put,
-    /// `s3:DeleteObject`.
-    Delete,
-    /// `s3:ListBucket` (ListObjectsV2). Required with any object access: without it S3 answers
-    /// a missing key with 403 instead of 404, and a missing note would become a 500.
-    List,
+pub enum DynamoAccess {
+    /// `dynamodb:GetItem`: read one note.
+    GetItem,
+    /// `dynamodb:PutItem`: create or replace a note.
+    PutItem,
+    /// `dynamodb:UpdateItem`: move a counter.
+    UpdateItem,
+    /// `dynamodb:DeleteItem`: delete a note.
+    DeleteItem,
+    /// `dynamodb:Query`: a page of an owner's notes.
+    Query,
+    /// `dynamodb:BatchGetItem`: read the counters.
+    BatchGetItem,
 }
 
-impl S3Access {
+impl DynamoAccess {
     /// Every access, in declaration order.
-    pub const ALL: [Self; 4] = [Self::Get, Self::Put, Self::Delete, Self::List];
+    pub const ALL: [Self; 6] = [
+        Self::GetItem,
+        Self::PutItem,
+        Self::UpdateItem,
+        Self::DeleteItem,
+        Self::Query,
+        Self::BatchGetItem,
+    ];
 
-    /// The spelling in `Cargo.toml`.
+    /// The spelling in `Cargo.toml`: the operation's name.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Get => "get",
-            Self::Put => "put",
-            Self::Delete => "delete",
-            Self::List => "list",
+            Self::GetItem => "GetItem",
+            Self::PutItem => "PutItem",
+            Self::UpdateItem => "UpdateItem",
+            Self::DeleteItem => "DeleteItem",
+            Self::Query => "Query",
+            Self::BatchGetItem => "BatchGetItem",
         }
     }
 
@@ -100,22 +115,12 @@ impl S3Access {
     }
 
     /// The IAM action it grants.
-    pub fn iam_action(self) -> &'static str {
-        match self {
-            Self::Get => "s3:GetObject",
-            Self::Put => "s3:PutObject",
-            Self::Delete => "s3:DeleteObject",
-            Self::List => "s3:ListBucket",
-        }
-    }
-
-    /// Whether it is an action on objects (`notes/*`) rather than on the bucket.
-    pub fn is_object_action(self) -> bool {
-        self != Self::List
+    pub fn iam_action(self) -> String {
+        format!("dynamodb:{}", self.as_str())
     }
 }
 
-impl fmt::Display for S3Access {
+impl fmt::Display for DynamoAccess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -140,8 +145,8 @@ pub struct Function {
     pub memory: u32,
     /// Lambda timeout in seconds.
     pub timeout: u32,
-    /// What it may do with the notes bucket.
-    pub s3: BTreeSet<S3Access>,
+    /// What it may do with the notes table.
+    pub dynamodb: BTreeSet<DynamoAccess>,
 }
 
 impl Function {
@@ -152,21 +157,11 @@ impl Function {
         }
     }
 
-    /// The IAM actions its role may use on the notes objects, sorted.
-    pub fn s3_object_actions(&self) -> Vec<&'static str> {
-        let mut actions: Vec<&'static str> = self
-            .s3
-            .iter()
-            .filter(|a| a.is_object_action())
-            .map(|a| a.iam_action())
-            .collect();
+    /// The IAM actions its role may use on the notes table, sorted.
+    pub fn dynamodb_actions(&self) -> Vec<String> {
+        let mut actions: Vec<String> = self.dynamodb.iter().map(|a| a.iam_action()).collect();
         actions.sort_unstable();
         actions
-    }
-
-    /// Whether its role may list the notes bucket (`s3:ListBucket`).
-    pub fn s3_list(&self) -> bool {
-        self.s3.contains(&S3Access::List)
     }
 }
 

@@ -188,7 +188,7 @@ mod tests {
             }),
             memory: 128,
             timeout: 10,
-            s3: std::collections::BTreeSet::new(),
+            dynamodb: std::collections::BTreeSet::new(),
         })
     }
 

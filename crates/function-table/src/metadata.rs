@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::route::{Auth, Method, Route, parse_route_key, path_shape};
 use crate::{
-    FUNCTIONS_DIR, Function, FunctionTable, KEYS, MEMORY_MB, S3Access, TIMEOUT_S, TableError,
+    DynamoAccess, FUNCTIONS_DIR, Function, FunctionTable, KEYS, MEMORY_MB, TIMEOUT_S, TableError,
     Trigger,
 };
 
@@ -174,7 +174,7 @@ pub(crate) fn parse_function(package: &str, api: &Value) -> Result<Function, Vec
         number(table, "memory", MEMORY_MB, "memory = 128").map_err(|m| problem("memory", m));
     let timeout =
         number(table, "timeout", TIMEOUT_S, "timeout = 10").map_err(|m| problem("timeout", m));
-    let s3 = s3_access(table).map_err(|(f, m)| problem(&f, m));
+    let dynamodb = dynamodb_access(table).map_err(|(f, m)| problem(&f, m));
 
     if let (Ok(Auth::None), Ok(scopes), Ok(groups)) = (&auth, &scopes, &groups) {
         for (field, items) in [("scopes", scopes), ("groups", groups)] {
@@ -190,36 +190,39 @@ pub(crate) fn parse_function(package: &str, api: &Value) -> Result<Function, Vec
         }
     }
 
-    match (route, auth, scopes, groups, memory, timeout, s3) {
-        (Ok((method, path)), Ok(auth), Ok(scopes), Ok(groups), Ok(memory), Ok(timeout), Ok(s3))
-            if problems.is_empty() =>
-        {
-            Ok(Function {
-                name: package.to_owned(),
-                trigger: Trigger::Http(Route {
-                    method,
-                    path,
-                    auth,
-                    scopes,
-                    groups,
-                }),
-                memory,
-                timeout,
-                s3,
-            })
-        }
+    match (route, auth, scopes, groups, memory, timeout, dynamodb) {
+        (
+            Ok((method, path)),
+            Ok(auth),
+            Ok(scopes),
+            Ok(groups),
+            Ok(memory),
+            Ok(timeout),
+            Ok(dynamodb),
+        ) if problems.is_empty() => Ok(Function {
+            name: package.to_owned(),
+            trigger: Trigger::Http(Route {
+                method,
+                path,
+                auth,
+                scopes,
+                groups,
+            }),
+            memory,
+            timeout,
+            dynamodb,
+        }),
         _ => Err(problems),
     }
 }
 
-/// Reads the optional `s3 = [...]`: distinct [`S3Access`] names, with `list` whenever an
-/// object is touched.
-fn s3_access(table: &Map<String, Value>) -> Result<BTreeSet<S3Access>, (String, String)> {
-    let Some(value) = table.get("s3") else {
+/// Reads the optional `dynamodb = [...]`: distinct [`DynamoAccess`] names.
+fn dynamodb_access(table: &Map<String, Value>) -> Result<BTreeSet<DynamoAccess>, (String, String)> {
+    let Some(value) = table.get("dynamodb") else {
         return Ok(BTreeSet::new());
     };
     let allowed = || {
-        S3Access::ALL
+        DynamoAccess::ALL
             .iter()
             .map(|a| format!("{:?}", a.as_str()))
             .collect::<Vec<_>>()
@@ -227,7 +230,7 @@ fn s3_access(table: &Map<String, Value>) -> Result<BTreeSet<S3Access>, (String, 
     };
     let Some(items) = value.as_array() else {
         return Err((
-            "s3".to_owned(),
+            "dynamodb".to_owned(),
             format!(
                 "expected an array of {}, got {}",
                 allowed(),
@@ -237,8 +240,8 @@ fn s3_access(table: &Map<String, Value>) -> Result<BTreeSet<S3Access>, (String, 
     };
     let mut out = BTreeSet::new();
     for (i, item) in items.iter().enumerate() {
-        let field = format!("s3[{i}]");
-        let Some(access) = item.as_str().and_then(S3Access::parse) else {
+        let field = format!("dynamodb[{i}]");
+        let Some(access) = item.as_str().and_then(DynamoAccess::parse) else {
             return Err((
                 field,
                 format!("expected one of {}, got {}", allowed(), describe(item)),
@@ -247,14 +250,6 @@ fn s3_access(table: &Map<String, Value>) -> Result<BTreeSet<S3Access>, (String, 
         if !out.insert(access) {
             return Err((field, format!("{:?} is listed twice", access.as_str())));
         }
-    }
-    if out.iter().any(|a| a.is_object_action()) && !out.contains(&S3Access::List) {
-        return Err((
-            "s3".to_owned(),
-            "add \"list\": without s3:ListBucket, S3 answers a missing key with 403 instead of \
-             404, and a missing note would become a 500"
-                .to_owned(),
-        ));
     }
     Ok(out)
 }

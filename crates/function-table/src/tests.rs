@@ -215,7 +215,7 @@ fn field_rules() {
         (
             with(ok.clone(), "memroy", json!(128)),
             Err(vec![format!(
-                "{p}memroy: unknown key (allowed: route, auth, scopes, groups, memory, timeout, s3)"
+                "{p}memroy: unknown key (allowed: route, auth, scopes, groups, memory, timeout, dynamodb)"
             )]),
         ),
         (
@@ -339,7 +339,7 @@ fn field_rules() {
             json!({ "route": "GET x", "auth": "jwt", "memory": 1, "timeout": 10, "extra": 1 }),
             Err(vec![
                 format!(
-                    "{p}extra: unknown key (allowed: route, auth, scopes, groups, memory, timeout, s3)"
+                    "{p}extra: unknown key (allowed: route, auth, scopes, groups, memory, timeout, dynamodb)"
                 ),
                 format!("{p}route: the path must start with `/`, got \"x\""),
                 format!("{p}memory: expected an integer in 128..=10240, got 1"),
@@ -362,7 +362,7 @@ fn parses_every_field() {
     let api = json!({
         "route": "DELETE /notes/{id}", "auth": "jwt", "scopes": ["notes/write"],
         "groups": ["admin", "ops"], "memory": 256, "timeout": 30,
-        "s3": ["delete", "get", "list"],
+        "dynamodb": ["DeleteItem", "UpdateItem"],
     });
     let routes = parse_metadata(&metadata(&[other(
         "delete-note",
@@ -380,7 +380,7 @@ fn parses_every_field() {
         }),
         memory: 256,
         timeout: 30,
-        s3: BTreeSet::from([S3Access::Get, S3Access::Delete, S3Access::List]),
+        dynamodb: BTreeSet::from([DynamoAccess::DeleteItem, DynamoAccess::UpdateItem]),
     };
     assert_eq!(routes.ok(), Some(vec![want]));
 }
@@ -438,7 +438,7 @@ fn workspaces() {
         &[f("a", "GET /x"), other("b", "crates/functions/b", None)],
         Err(&[
             "crate `b`: every crate under crates/functions/ must declare itself in a \
-               [package.metadata.function] table (keys: route, auth, scopes, groups, memory, timeout, s3)",
+               [package.metadata.function] table (keys: route, auth, scopes, groups, memory, timeout, dynamodb)",
         ]),
     );
     check_workspace(
@@ -495,19 +495,20 @@ fn malformed_metadata() {
 }
 
 fn sample() -> FunctionTable {
-    let function = |name: &str, path: &str, auth, groups: &[&str], s3: &[S3Access]| Function {
-        name: name.to_owned(),
-        trigger: Trigger::Http(Route {
-            method: Method::Get,
-            path: path.to_owned(),
-            auth,
-            scopes: Vec::new(),
-            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-        }),
-        memory: 128,
-        timeout: 10,
-        s3: s3.iter().copied().collect(),
-    };
+    let function =
+        |name: &str, path: &str, auth, groups: &[&str], dynamodb: &[DynamoAccess]| Function {
+            name: name.to_owned(),
+            trigger: Trigger::Http(Route {
+                method: Method::Get,
+                path: path.to_owned(),
+                auth,
+                scopes: Vec::new(),
+                groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            }),
+            memory: 128,
+            timeout: 10,
+            dynamodb: dynamodb.iter().copied().collect(),
+        };
     table_of(vec![
         function("health", "/health", Auth::None, &[], &[]),
         function(
@@ -515,7 +516,7 @@ fn sample() -> FunctionTable {
             "/admin/stats",
             Auth::Jwt,
             &["admin", "ops"],
-            &[S3Access::List],
+            &[DynamoAccess::BatchGetItem],
         ),
     ])
 }
@@ -523,14 +524,14 @@ fn sample() -> FunctionTable {
 #[test]
 fn table() {
     let want = "\
-FUNCTION     ROUTE             AUTH  SCOPES  GROUPS     MEMORY (MB)  TIMEOUT (s)  S3
-admin-stats  GET /admin/stats  jwt   -       admin,ops  128          10           list
+FUNCTION     ROUTE             AUTH  SCOPES  GROUPS     MEMORY (MB)  TIMEOUT (s)  DYNAMODB
+admin-stats  GET /admin/stats  jwt   -       admin,ops  128          10           BatchGetItem
 health       GET /health       none  -       -          128          10           -
 ";
     assert_eq!(sample().render_table(), want);
     assert_eq!(
         FunctionTable::default().render_table(),
-        "FUNCTION  ROUTE  AUTH  SCOPES  GROUPS  MEMORY (MB)  TIMEOUT (s)  S3\n"
+        "FUNCTION  ROUTE  AUTH  SCOPES  GROUPS  MEMORY (MB)  TIMEOUT (s)  DYNAMODB\n"
     );
 }
 
@@ -551,8 +552,9 @@ fn tfvars() {
       ],
       "memory": 128,
       "timeout": 10,
-      "s3_object_actions": [],
-      "s3_list": true
+      "dynamodb_actions": [
+        "dynamodb:BatchGetItem"
+      ]
     },
     "health": {
       "route_key": "GET /health",
@@ -563,8 +565,7 @@ fn tfvars() {
       "groups": [],
       "memory": 128,
       "timeout": 10,
-      "s3_object_actions": [],
-      "s3_list": false
+      "dynamodb_actions": []
     }
   }
 }
@@ -594,8 +595,7 @@ fn json_list() {
     "groups": [],
     "memory": 128,
     "timeout": 10,
-    "s3_object_actions": [],
-    "s3_list": false
+    "dynamodb_actions": []
   }
 ]
 "#;
@@ -615,34 +615,29 @@ fn shapes() {
 }
 
 #[test]
-fn s3_access() {
-    let f = |s3: Value| with(api("GET /x"), "s3", s3);
-    check(f(json!(["get", "list"])), Ok("GET /x"));
-    check(f(json!(["list"])), Ok("GET /x"));
+fn dynamodb_access() {
+    let f = |access: Value| with(api("GET /x"), "dynamodb", access);
+    check(f(json!(["GetItem", "Query"])), Ok("GET /x"));
     check(f(json!([])), Ok("GET /x"));
-    for (s3, message) in [
+    for (access, message) in [
         (
-            json!(["get"]),
-            "[package.metadata.function].s3: add \"list\": without s3:ListBucket, S3 answers a \
-             missing key with 403 instead of 404, and a missing note would become a 500",
+            json!(["Scan"]),
+            "[package.metadata.function].dynamodb[0]: expected one of \"GetItem\", \"PutItem\", \
+             \"UpdateItem\", \"DeleteItem\", \"Query\", \"BatchGetItem\", got the string \"Scan\"",
         ),
         (
-            json!(["write", "list"]),
-            "[package.metadata.function].s3[0]: expected one of \"get\", \"put\", \"delete\", \
-             \"list\", got the string \"write\"",
+            json!(["Query", "Query"]),
+            "[package.metadata.function].dynamodb[1]: \"Query\" is listed twice",
         ),
         (
-            json!(["list", "list"]),
-            "[package.metadata.function].s3[1]: \"list\" is listed twice",
-        ),
-        (
-            json!("get"),
-            "[package.metadata.function].s3: expected an array of \"get\", \"put\", \
-             \"delete\", \"list\", got the string \"get\"",
+            json!("GetItem"),
+            "[package.metadata.function].dynamodb: expected an array of \"GetItem\", \
+             \"PutItem\", \"UpdateItem\", \"DeleteItem\", \"Query\", \"BatchGetItem\", got the \
+             string \"GetItem\"",
         ),
     ] {
         let want = format!("crate `f`: {message}");
-        check(f(s3), Err(&[want.as_str()]));
+        check(f(access), Err(&[want.as_str()]));
     }
 }
 
@@ -654,8 +649,10 @@ fn tfvars_round_trip() {
         Err(e) => panic!("{e}"),
     };
     assert_eq!(FunctionTable::from_tfvars(&text), Ok(table));
-    let edited = text.replace("\"s3_list\": true", "\"s3_list\": false");
+    let edited = text.replace("\"dynamodb:BatchGetItem\"", "\"dynamodb:Query\"");
     assert!(FunctionTable::from_tfvars(&edited).is_ok());
+    let unknown_action = text.replace("\"dynamodb:BatchGetItem\"", "\"dynamodb:Scan\"");
+    assert!(FunctionTable::from_tfvars(&unknown_action).is_err());
     let broken = text.replace("\"method\": \"GET\"", "\"method\": \"POST\"");
     assert!(
         FunctionTable::from_tfvars(&broken).is_err_and(|e| e.contains("do not match route_key")),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::route::{Auth, Method};
-use crate::{Function, FunctionTable, S3Access, TableError, metadata};
+use crate::{DynamoAccess, Function, FunctionTable, TableError, metadata};
 
 /// One function as Terraform's `var.routes` sees it.
 #[derive(Serialize, Deserialize)]
@@ -24,10 +24,8 @@ struct TfRoute {
     groups: Vec<String>,
     memory: u32,
     timeout: u32,
-    /// The IAM actions on the notes objects (`notes/*`), sorted.
-    s3_object_actions: Vec<String>,
-    /// Whether the role may list the notes bucket.
-    s3_list: bool,
+    /// The IAM actions on the notes table, sorted.
+    dynamodb_actions: Vec<String>,
 }
 
 impl TfRoute {
@@ -42,27 +40,19 @@ impl TfRoute {
             groups: route.groups.clone(),
             memory: function.memory,
             timeout: function.timeout,
-            s3_object_actions: function
-                .s3_object_actions()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-            s3_list: function.s3_list(),
+            dynamodb_actions: function.dynamodb_actions(),
         })
     }
 
     /// The entry as the `[package.metadata.function]` table it was generated from.
     fn as_metadata(&self) -> Result<Value, String> {
-        let mut s3 = Vec::new();
-        for action in &self.s3_object_actions {
-            let access = S3Access::ALL
+        let mut dynamodb = Vec::new();
+        for action in &self.dynamodb_actions {
+            let access = DynamoAccess::ALL
                 .into_iter()
-                .find(|a| a.is_object_action() && a.iam_action() == action)
-                .ok_or_else(|| format!("unknown S3 object action {action:?}"))?;
-            s3.push(access.as_str());
-        }
-        if self.s3_list {
-            s3.push(S3Access::List.as_str());
+                .find(|a| a.iam_action() == *action)
+                .ok_or_else(|| format!("unknown DynamoDB action {action:?}"))?;
+            dynamodb.push(access.as_str());
         }
         Ok(json!({
             "route": self.route_key,
@@ -71,7 +61,7 @@ impl TfRoute {
             "groups": self.groups,
             "memory": self.memory,
             "timeout": self.timeout,
-            "s3": s3,
+            "dynamodb": dynamodb,
         }))
     }
 }
@@ -134,7 +124,7 @@ impl FunctionTable {
             "GROUPS",
             "MEMORY (MB)",
             "TIMEOUT (s)",
-            "S3",
+            "DYNAMODB",
         ]
         .map(str::to_owned);
         let rows: Vec<[String; 8]> = self
@@ -148,7 +138,7 @@ impl FunctionTable {
                     join_or_dash(r.groups.iter().map(String::as_str)),
                     f.memory.to_string(),
                     f.timeout.to_string(),
-                    join_or_dash(f.s3.iter().map(|a| a.as_str())),
+                    join_or_dash(f.dynamodb.iter().map(|a| a.as_str())),
                 ]
             })
             .collect();

@@ -1,5 +1,5 @@
 //! What every Lambda function of the API shares: the generic HTTP layer, with no knowledge of
-//! notes (that glue, and the AWS SDK of the S3 store, are `notes-http`'s and `notes`').
+//! notes (that glue, and the AWS SDK of the DynamoDB store, are `notes-http`'s and `notes`').
 //!
 //! - [`Problem`]: RFC 9457 `application/problem+json` errors, with the conversion from the
 //!   Cognito claims errors (401, 403);

@@ -62,6 +62,7 @@ pub const OVERRIDE_FILE: &str = "zz_local_aws_override.tf";
 pub const ENDPOINT_SERVICES: &[&str] = &[
     "apigatewayv2",
     "cognitoidp",
+    "dynamodb",
     "iam",
     "lambda",
     "logs",
@@ -292,6 +293,9 @@ impl Vars {
             .set("package_dir", package_dir.to_string_lossy().as_ref())
             .set("region", REGION)
             .set("force_destroy_buckets", true)
+            // The run's table goes with the run (the default, true, is checked by the
+            // variables test).
+            .set("notes_table_deletion_protection", false)
             .set("s3_tls_only_policy", false)
             .set("enable_github_deploy_role", true)
             .set("github_repository", GITHUB_REPOSITORY)

@@ -124,6 +124,7 @@ fn apply_check_and_destroy() {
     runtime.block_on(check_iam(&mut report, &aws, &expected));
     runtime.block_on(check_deploy_role(&mut report, &aws, &expected));
     runtime.block_on(check_s3(&mut report, &aws, &expected));
+    runtime.block_on(check_notes_table(&mut report, &aws, &expected));
     runtime.block_on(check_cognito(&mut report, &aws, &expected));
 
     // 5. `cargo xtask deploy` into what Terraform created, from the stack Terraform published
@@ -190,10 +191,8 @@ struct Route {
     groups: Vec<String>,
     memory: i32,
     timeout: i32,
-    /// The IAM actions its role may use on `notes/*`, sorted.
-    s3_object_actions: Vec<String>,
-    /// Whether its role may list the notes bucket.
-    s3_list: bool,
+    /// The IAM actions its role may use on the notes table, sorted.
+    dynamodb_actions: Vec<String>,
 }
 
 fn load_routes(path: &Path) -> BTreeMap<String, Route> {
@@ -216,12 +215,7 @@ fn load_routes(path: &Path) -> BTreeMap<String, Route> {
                     groups: route.groups.clone(),
                     memory: number(function.memory),
                     timeout: number(function.timeout),
-                    s3_object_actions: function
-                        .s3_object_actions()
-                        .into_iter()
-                        .map(str::to_owned)
-                        .collect(),
-                    s3_list: function.s3_list(),
+                    dynamodb_actions: function.dynamodb_actions(),
                 },
             )
         })
@@ -372,7 +366,7 @@ struct Expected<'a> {
     client_secret: String,
     user_pool_id: String,
     callback_urls: Vec<String>,
-    notes_bucket: String,
+    notes_table: String,
     artifacts_bucket: String,
     api_gateway_endpoint: String,
     deploy_role: String,
@@ -415,7 +409,7 @@ impl<'a> Expected<'a> {
             client_id: string("client_id"),
             client_secret: string("client_secret"),
             user_pool_id: string("user_pool_id"),
-            notes_bucket: string("notes_bucket_name"),
+            notes_table: string("notes_table_name"),
             artifacts_bucket: string("s3_bucket_name"),
             api_gateway_endpoint: string("api_gateway_endpoint"),
             deploy_role: string("github_deploy_role_arn")
@@ -479,16 +473,10 @@ impl<'a> Expected<'a> {
         report.check(!expected.client_secret.is_empty(), || {
             "client_secret is empty".to_owned()
         });
-        report.check(
-            expected
-                .notes_bucket
-                .starts_with(&format!("{project}-notes-")),
-            || {
-                format!(
-                    "notes_bucket_name {} lacks the project prefix",
-                    expected.notes_bucket
-                )
-            },
+        report.eq(
+            "notes_table_name",
+            expected.notes_table.as_str(),
+            format!("{project}-notes").as_str(),
         );
         report.check(
             expected
@@ -606,10 +594,7 @@ fn check_tls_plan(report: &mut Report, plan: &Value, expected: &Expected<'_>) {
     report.eq(
         "buckets getting the TLS-only policy",
         policy_buckets,
-        BTreeSet::from([
-            expected.artifacts_bucket.clone(),
-            expected.notes_bucket.clone(),
-        ]),
+        BTreeSet::from([expected.artifacts_bucket.clone()]),
     );
 }
 
@@ -624,6 +609,7 @@ struct Aws {
     lambda: aws_sdk_lambda::Client,
     iam: aws_sdk_iam::Client,
     s3: aws_sdk_s3::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
     cognito: aws_sdk_cognitoidentityprovider::Client,
     http: reqwest::Client,
 }
@@ -637,6 +623,7 @@ impl Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             s3: test_support::moto::s3(&config),
+            dynamodb: test_support::moto::dynamodb(&config),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
             http: reqwest::Client::new(),
         }
@@ -760,11 +747,11 @@ async fn check_lambda(
         report.eq(&what("timeout"), config.timeout(), Some(route.timeout));
         let env = config.environment().and_then(|e| e.variables());
         let var = |key: &str| env.and_then(|vars| vars.get(key)).map(String::as_str);
-        report.eq(&what("NOTES_STORE"), var("NOTES_STORE"), Some("s3"));
+        report.eq(&what("NOTES_STORE"), var("NOTES_STORE"), Some("dynamodb"));
         report.eq(
-            &what("NOTES_BUCKET"),
-            var("NOTES_BUCKET"),
-            Some(expected.notes_bucket.as_str()),
+            &what("NOTES_TABLE"),
+            var("NOTES_TABLE"),
+            Some(expected.notes_table.as_str()),
         );
         if let Some(package) = expected.packages.get(function) {
             // The function runs the zip that `cargo xtask package` built.
@@ -1117,8 +1104,11 @@ async fn check_authorizer(
 
 /// IAM: each function's role has one inline least-privilege policy and no managed policies.
 async fn check_iam(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
-    let notes_arn = Expected::bucket_arn(&expected.notes_bucket);
-    let notes_objects = format!("{notes_arn}/notes/*");
+    let table_arn = format!(
+        "arn:aws:dynamodb:{REGION}:{}:table/{}",
+        test_support::moto::ACCOUNT_ID,
+        expected.notes_table
+    );
     for (function, route) in expected.routes {
         let name = expected.lambda_name(function);
         let role = format!("{name}-role");
@@ -1178,8 +1168,7 @@ async fn check_iam(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
             format!("{}: {document}", what("policy has no statements"))
         });
 
-        let mut object_actions = BTreeSet::new();
-        let mut list = false;
+        let mut table_actions = BTreeSet::new();
         for statement in &statements {
             let actions = strings(&statement["Action"]);
             let resources = strings(&statement["Resource"]);
@@ -1188,9 +1177,10 @@ async fn check_iam(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
                 &statement["Effect"],
                 &json!("Allow"),
             );
-            report.check(!actions.iter().any(|a| a == "*" || a == "s3:*"), || {
-                format!("{}: {statement}", what("wildcard action"))
-            });
+            report.check(
+                !actions.iter().any(|a| a == "*" || a.ends_with(":*")),
+                || format!("{}: {statement}", what("wildcard action")),
+            );
             report.check(
                 !statements_key_present(statement, "NotAction")
                     && !statements_key_present(statement, "NotResource"),
@@ -1204,26 +1194,12 @@ async fn check_iam(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
                 continue;
             }
             for action in &actions {
-                if action == "s3:ListBucket" {
-                    list = true;
-                    report.eq(
-                        &what("s3:ListBucket resource"),
-                        resources.clone(),
-                        vec![notes_arn.clone()],
-                    );
-                    // No s3:prefix condition by design (IaC/modules/route/main.tf): S3 decides
-                    // 404 versus 403 for a missing key without a prefix. If one is ever added,
-                    // it must be the notes prefix.
-                    let prefix = strings(&statement["Condition"]["StringLike"]["s3:prefix"]);
-                    report.check(prefix.iter().all(|p| p.starts_with("notes/")), || {
-                        format!("{}: {statement}", what("s3:ListBucket prefix"))
-                    });
-                } else if action.starts_with("s3:") {
-                    object_actions.insert(action.clone());
+                if action.starts_with("dynamodb:") {
+                    table_actions.insert(action.clone());
                     report.eq(
                         &what(&format!("{action} resource")),
                         resources.clone(),
-                        vec![notes_objects.clone()],
+                        vec![table_arn.clone()],
                     );
                 } else if action.starts_with("logs:") {
                     let log_group = format!("/aws/lambda/{name}");
@@ -1239,16 +1215,12 @@ async fn check_iam(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
                 }
             }
         }
-        // What the function's Cargo.toml declares (`s3 = [...]`), through the function table.
+        // What the function's Cargo.toml declares (`dynamodb = [...]`), through the function
+        // table.
         report.eq(
-            &what("S3 object actions on notes/*"),
-            object_actions,
-            route.s3_object_actions.iter().cloned().collect(),
-        );
-        report.eq(
-            &what("s3:ListBucket on the notes bucket"),
-            list,
-            route.s3_list,
+            &what("DynamoDB actions on the notes table"),
+            table_actions,
+            route.dynamodb_actions.iter().cloned().collect(),
         );
     }
 }
@@ -1264,10 +1236,67 @@ fn decode_policy(document: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// S3: both buckets private, encrypted, versioned, with a noncurrent-version rule; the
-/// artifacts bucket holds every package.
+/// The notes table: the DynamoDB store's key schema (crates/notes owns it), on-demand billing,
+/// point-in-time recovery on, deletion protection as the variable says.
+async fn check_notes_table(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
+    use aws_sdk_dynamodb::types::{BillingMode, KeyType, PointInTimeRecoveryStatus};
+    let table = &expected.notes_table;
+    let what = |field: &str| format!("table {table}: {field}");
+    if let Some(got) = call!(
+        report,
+        what("DescribeTable"),
+        aws.dynamodb.describe_table().table_name(table)
+    ) {
+        let description = got.table();
+        let keys: Vec<(String, Option<KeyType>)> = description
+            .map(|t| t.key_schema())
+            .unwrap_or_default()
+            .iter()
+            .map(|k| (k.attribute_name().to_owned(), Some(k.key_type().clone())))
+            .collect();
+        report.eq(
+            &what("key schema"),
+            keys,
+            vec![
+                (
+                    notes::store::dynamo::PARTITION_KEY.to_owned(),
+                    Some(KeyType::Hash),
+                ),
+                (
+                    notes::store::dynamo::SORT_KEY.to_owned(),
+                    Some(KeyType::Range),
+                ),
+            ],
+        );
+        report.eq(
+            &what("billing mode"),
+            description
+                .and_then(|t| t.billing_mode_summary())
+                .and_then(|b| b.billing_mode())
+                .cloned(),
+            Some(BillingMode::PayPerRequest),
+        );
+    }
+    if let Some(got) = call!(
+        report,
+        what("DescribeContinuousBackups"),
+        aws.dynamodb.describe_continuous_backups().table_name(table)
+    ) {
+        report.eq(
+            &what("point-in-time recovery"),
+            got.continuous_backups_description()
+                .and_then(|d| d.point_in_time_recovery_description())
+                .and_then(|p| p.point_in_time_recovery_status())
+                .cloned(),
+            Some(PointInTimeRecoveryStatus::Enabled),
+        );
+    }
+}
+
+/// S3: the artifacts bucket private, encrypted, versioned, with a noncurrent-version rule, and
+/// holding every package.
 async fn check_s3(report: &mut Report, aws: &Aws, expected: &Expected<'_>) {
-    for bucket in [&expected.artifacts_bucket, &expected.notes_bucket] {
+    for bucket in [&expected.artifacts_bucket] {
         let what = |field: &str| format!("bucket {bucket}: {field}");
         if let Some(got) = call!(
             report,
@@ -1551,6 +1580,7 @@ struct Leftovers {
     user_pools: Vec<String>,
     domains: Vec<String>,
     buckets: Vec<String>,
+    tables: Vec<String>,
     roles: Vec<String>,
     log_groups: Vec<String>,
 }
@@ -1611,6 +1641,13 @@ impl Leftovers {
         found
             .buckets
             .extend(buckets.buckets().iter().filter_map(|b| ours(b.name())));
+        let mut pages = aws.dynamodb.list_tables().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk("ListTables", &e))?;
+            found
+                .tables
+                .extend(page.table_names().iter().filter_map(|t| ours(Some(t))));
+        }
         let mut pages = aws.iam.list_roles().into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk("ListRoles", &e))?;
@@ -1631,6 +1668,7 @@ impl Leftovers {
             &mut found.apis,
             &mut found.user_pools,
             &mut found.buckets,
+            &mut found.tables,
             &mut found.roles,
             &mut found.log_groups,
         ] {
@@ -1660,12 +1698,16 @@ impl Leftovers {
             &self.domains,
             &vec![expected.names.cognito_domain_prefix.clone()],
         );
-        let mut buckets = vec![
-            expected.artifacts_bucket.clone(),
-            expected.notes_bucket.clone(),
-        ];
-        buckets.sort();
-        report.eq("buckets listed before destroy", &self.buckets, &buckets);
+        report.eq(
+            "buckets listed before destroy",
+            &self.buckets,
+            &vec![expected.artifacts_bucket.clone()],
+        );
+        report.eq(
+            "tables listed before destroy",
+            &self.tables,
+            &vec![expected.notes_table.clone()],
+        );
         let mut roles: BTreeSet<String> = lambdas.iter().map(|l| format!("{l}-role")).collect();
         roles.insert(expected.deploy_role.clone());
         let listed: BTreeSet<String> = self.roles.iter().cloned().collect();
@@ -1688,6 +1730,7 @@ impl Leftovers {
             ("user pools", &self.user_pools),
             ("hosted-UI domains", &self.domains),
             ("buckets", &self.buckets),
+            ("DynamoDB tables", &self.tables),
             ("IAM roles", &self.roles),
             ("log groups", &self.log_groups),
         ] {
@@ -2317,6 +2360,10 @@ async fn check_calls_against_policy(
 
     let bucket = Expected::bucket_arn(&expected.artifacts_bucket);
     let function = |name: &str| format!("arn:aws:lambda:{REGION}:{account}:function:{name}");
+    let notes_table = format!(
+        "arn:aws:dynamodb:{REGION}:{account}:table/{}",
+        expected.notes_table
+    );
     let forbidden = [
         (
             "s3:PutObject",
@@ -2325,17 +2372,9 @@ async fn check_calls_against_policy(
         ("s3:DeleteObject", format!("{bucket}/health/bootstrap.zip")),
         ("s3:GetObject", format!("{bucket}/deploy/other.json")),
         ("s3:GetObject", format!("{bucket}/terraform.tfstate")),
-        (
-            "s3:GetObject",
-            format!(
-                "{}/notes/someone/01.json",
-                Expected::bucket_arn(&expected.notes_bucket)
-            ),
-        ),
-        (
-            "s3:ListBucket",
-            Expected::bucket_arn(&expected.notes_bucket),
-        ),
+        ("dynamodb:GetItem", notes_table.clone()),
+        ("dynamodb:Query", notes_table.clone()),
+        ("dynamodb:DeleteItem", notes_table.clone()),
         ("lambda:UpdateFunctionCode", function("someone-else")),
         ("lambda:DeleteFunction", function(health)),
         ("lambda:UpdateFunctionConfiguration", function(health)),
@@ -2360,8 +2399,8 @@ async fn check_calls_against_policy(
 /// moto server enforces IAM on S3 (against bucket and object ARNs) but only for every client at
 /// once: `POST /moto-api/reset-auth` with `0` turns it on, with `inf` off again. With it on for a
 /// handful of requests, an IAM user holding exactly the deploy role's policy document reads the
-/// published stack; writing that object, reading another key of the artifacts bucket and reading
-/// the notes bucket are denied. Lambda cannot be checked this way: moto authorizes every Lambda
+/// published stack; writing that object and reading another key of the artifacts bucket are
+/// denied (the notes table is among the things the policy check refuses). Lambda cannot be checked this way: moto authorizes every Lambda
 /// call against the resource `*`, which a policy scoped to function ARNs never matches
 /// (`check_calls_against_policy` covers those calls).
 async fn check_enforced_stack_read(
@@ -2477,12 +2516,6 @@ async fn enforced_reads(
         .key("deploy/other.json")
         .send()
         .await;
-    let notes = s3
-        .get_object()
-        .bucket(&expected.notes_bucket)
-        .key("notes/someone/01.json")
-        .send()
-        .await;
     if let Err(e) = auth.disable() {
         report.fail(e);
     }
@@ -2508,10 +2541,6 @@ async fn enforced_reads(
         (
             format!("reading s3://{}/deploy/other.json", location.bucket),
             code(other_key.map(drop).map_err(|e| sdk_code(&e))),
-        ),
-        (
-            format!("reading the notes bucket {}", expected.notes_bucket),
-            code(notes.map(drop).map_err(|e| sdk_code(&e))),
         ),
     ] {
         report.eq(

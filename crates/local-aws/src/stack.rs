@@ -27,10 +27,11 @@ pub const LOCAL_CLIENT_ID: &str = "local-notes-client";
 pub enum Store {
     /// The filesystem store in this directory.
     Fs(PathBuf),
-    /// The S3 store: a bucket on an S3 endpoint (an emulator such as moto).
-    S3 {
-        /// The bucket.
-        bucket: String,
+    /// The DynamoDB store: a table on a DynamoDB endpoint (an emulator such as moto). The table
+    /// must exist (`cargo xtask dev --store dynamodb` creates it with the notes crate's schema).
+    Dynamo {
+        /// The table.
+        table: String,
         /// The endpoint, e.g. `http://127.0.0.1:5000`.
         endpoint_url: String,
     },
@@ -297,22 +298,29 @@ fn function_env(config: &StackConfig) -> Vec<(String, String)> {
             env.push(("NOTES_STORE".to_owned(), "fs".to_owned()));
             env.push(("NOTES_DIR".to_owned(), dir.display().to_string()));
         }
-        Store::S3 {
-            bucket,
+        Store::Dynamo {
+            table,
             endpoint_url,
         } => {
-            env.push(("NOTES_STORE".to_owned(), "s3".to_owned()));
-            env.push(("NOTES_BUCKET".to_owned(), bucket.clone()));
-            env.push(("NOTES_S3_FORCE_PATH_STYLE".to_owned(), "true".to_owned()));
+            env.push(("NOTES_STORE".to_owned(), "dynamodb".to_owned()));
+            env.push(("NOTES_TABLE".to_owned(), table.clone()));
             env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint_url.clone()));
+            let mut passed = false;
             for name in [
                 "AWS_ACCESS_KEY_ID",
                 "AWS_SECRET_ACCESS_KEY",
                 "AWS_SESSION_TOKEN",
             ] {
                 if let Ok(value) = std::env::var(name) {
+                    passed = true;
                     env.push((name.to_owned(), value));
                 }
+            }
+            // The endpoint is an emulator, which checks no signature: without credentials of
+            // the developer's, the functions sign with fixed fake ones instead of failing.
+            if !passed {
+                env.push(("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()));
+                env.push(("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()));
             }
         }
     }

@@ -665,21 +665,20 @@ async fn a_swapped_binary_starts_fresh_and_idle_instances_are_reaped() {
 }
 
 /// moto server's Cognito as the trusted issuer and moto's S3 as the store: the gateway trusts
-/// any Cognito-compatible issuer, and `--store s3` puts notes where the deployed stack does.
+/// any Cognito-compatible issuer, and `--store dynamodb` puts notes where the deployed stack does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn moto_cognito_tokens_and_the_s3_store_through_the_gateway() {
+async fn moto_cognito_tokens_and_the_dynamodb_store_through_the_gateway() {
     use test_support::moto;
     let endpoint = moto::endpoint();
     let aws = moto::sdk_config(&endpoint);
     let user = moto::sign_in(&aws, "local-aws", &[]).await;
     let (client_id, id_token) = (user.client_id.clone(), user.id_token.clone());
-    let s3 = moto::s3(&aws);
-    let bucket = moto::bucket(&s3, "local-aws").await;
+    let (table, _) = crate::common::moto_table("local-aws").await;
 
     let state = tempdir();
     let mut config = real_config(state.path());
-    config.store = local_aws::stack::Store::S3 {
-        bucket: bucket.clone(),
+    config.store = local_aws::stack::Store::Dynamo {
+        table: table.clone(),
         endpoint_url: endpoint.clone(),
     };
     config.trust = local_aws::stack::Trust::External(local_aws::gateway::JwtConfig {
@@ -709,18 +708,27 @@ async fn moto_cognito_tokens_and_the_s3_store_through_the_gateway() {
         reqwest::Method::POST,
         &format!("{api}/notes"),
         Some(&id_token),
-        Some(json!({"title": "in S3", "body": "", "tags": []})),
+        Some(json!({"title": "in DynamoDB", "body": "", "tags": []})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let key = format!(
-        "notes/{sub}/{}.json",
-        created["id"].as_str().unwrap_or_default()
-    );
-    let object = s3.head_object().bucket(&bucket).key(&key).send().await;
+    let id = created["id"].as_str().unwrap_or_default();
+    let item = moto::dynamodb(&aws)
+        .get_item()
+        .table_name(&table)
+        .key(
+            "owner",
+            aws_sdk_dynamodb::types::AttributeValue::S(sub.clone()),
+        )
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S(id.to_owned()),
+        )
+        .send()
+        .await;
     assert!(
-        object.is_ok(),
-        "the note should be at s3://{bucket}/{key}: {object:?}"
+        item.as_ref().is_ok_and(|i| i.item().is_some()),
+        "the note should be the item ({sub}, {id}) of {table}: {item:?}"
     );
     // A local-issuer token means nothing to this gateway.
     let (status, _, _) = call(

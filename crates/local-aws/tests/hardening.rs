@@ -1158,20 +1158,20 @@ fn dead_port() -> u16 {
     }
 }
 
-/// The S3 store on an endpoint nobody answers: 503 problem+json from the function, well before
-/// its 10 s timeout would make API Gateway answer `{"message":"Service Unavailable"}`.
+/// The DynamoDB store on an endpoint nobody answers: 503 problem+json from the function, well
+/// before its 10 s timeout would make API Gateway answer `{"message":"Service Unavailable"}`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_dead_s3_endpoint_answers_503_quickly() {
+async fn a_dead_dynamodb_endpoint_answers_503_quickly() {
     let state = tempdir();
     let mut config = real_config(state.path());
-    config.store = Store::S3 {
-        bucket: "notes-nowhere".to_owned(),
+    config.store = Store::Dynamo {
+        table: "notes-nowhere".to_owned(),
         endpoint_url: format!("http://127.0.0.1:{}", dead_port()),
     };
     let stack = start(config).await;
     let api = stack.api_url.clone();
     let client = http();
-    let token = user(&stack, "s3@example.com");
+    let token = user(&stack, "dynamo@example.com");
     let some_id = ulid::Ulid::new().to_string();
     let tag = format!("\"{}\"", "0".repeat(32));
     let body = json!({"title": "t", "body": "", "tags": []});
@@ -1272,18 +1272,16 @@ async fn concurrent_replaces_with_one_etag_one_wins_on_the_filesystem() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_replaces_with_one_etag_one_wins_on_s3() {
-    use test_support::moto;
-    let endpoint = moto::endpoint();
-    let bucket = moto::bucket(&moto::s3(&moto::sdk_config(&endpoint)), "hardening").await;
+async fn concurrent_replaces_with_one_etag_one_wins_on_dynamodb() {
+    let (table, endpoint) = crate::common::moto_table("hardening").await;
     let state = tempdir();
     let mut config = real_config(state.path());
-    config.store = Store::S3 {
-        bucket,
+    config.store = Store::Dynamo {
+        table,
         endpoint_url: endpoint,
     };
     let stack = start(config).await;
-    double_updates(&stack, "s3racer@example.com").await;
+    double_updates(&stack, "dynamoracer@example.com").await;
     stack.shutdown().await;
 }
 

@@ -52,7 +52,7 @@ mod tests {
             message.starts_with("invalid notes store configuration: "),
             "{message}"
         );
-        assert!(message.contains("NOTES_BUCKET"), "{message}");
+        assert!(message.contains("NOTES_TABLE"), "{message}");
 
         let dir = tempfile::tempdir().expect("a temporary directory");
         let root = dir.path().join("notes");

@@ -14,7 +14,7 @@
 //! # What is here and what is in `http-api`
 //!
 //! Everything that names a `notes` type is here, so that the functions that need no notes
-//! (`health`, `me`) link neither `notes` nor the AWS SDK of its S3 store. What only needs the
+//! (`health`, `me`) link neither `notes` nor the AWS SDK of its DynamoDB store. What only needs the
 //! Cognito claims stays in `http-api`: the `ClaimsError` to `Problem` conversion (the orphan
 //! rule puts it in the crate of `Problem` or of `ClaimsError`) and the body of `GET /me`
 //! (`http_api::Me`), next to the body of `GET /health`; `cognito-claims` without its `verify`

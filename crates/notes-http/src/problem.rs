@@ -20,7 +20,7 @@ pub fn problem(error: impl Into<NotesError>) -> Problem {
         NotesError::NotFound => Problem::not_found(error.to_string()),
         NotesError::AlreadyExists => Problem::conflict(error.to_string()),
         NotesError::PreconditionFailed => Problem::precondition_failed(error.to_string()),
-        // The store out of reach for now (I/O, S3 unreachable or timing out): a 503 the
+        // The store out of reach for now (I/O, DynamoDB unreachable, throttled or timing out): a 503 the
         // client may retry; anything else is a bug: 500.
         NotesError::Store(error) if error.unavailable => {
             tracing::error!(error = %error, "notes store unavailable");
@@ -65,7 +65,12 @@ mod tests {
             None,
         );
         check(
-            StoreError::new("s3", "read a note", "AccessDenied bucket=secret-bucket").into(),
+            StoreError::new(
+                "dynamodb",
+                "read a note",
+                "AccessDeniedException table=secret-table",
+            )
+            .into(),
             500,
             "/internal",
             None,
@@ -82,16 +87,16 @@ mod tests {
     fn an_unavailable_store_is_a_503_that_is_logged_not_shown() {
         let (problem, logs) = capture_logs(|| {
             problem(NotesError::from(StoreError::unavailable(
-                "s3",
+                "dynamodb",
                 "create a note",
-                "dispatch failure: connection refused http://10.0.0.7:9000 bucket=secret-bucket",
+                "dispatch failure: connection refused http://10.0.0.7:9000 table=secret-table",
             )))
         });
         assert_eq!(problem.status(), 503);
         assert_eq!(logs.len(), 1, "{logs:?}");
         assert_eq!(logs[0]["level"], "ERROR");
         let body = serde_json::to_string(&problem).unwrap_or_default();
-        for secret in ["secret-bucket", "10.0.0.7", "s3", "dispatch"] {
+        for secret in ["secret-table", "10.0.0.7", "dynamodb", "dispatch"] {
             assert!(!body.contains(secret), "{secret} in {body}");
         }
     }
@@ -100,9 +105,9 @@ mod tests {
     fn store_failures_are_logged_not_shown() {
         let (problem, logs) = capture_logs(|| {
             problem(NotesError::from(StoreError::new(
-                "s3",
+                "dynamodb",
                 "read a note",
-                "AccessDenied bucket=secret-bucket",
+                "AccessDeniedException table=secret-table",
             )))
         });
         assert_eq!(problem, Problem::internal());
@@ -110,11 +115,11 @@ mod tests {
         assert_eq!(logs[0]["level"], "ERROR");
         assert_eq!(
             logs[0]["fields"]["error"],
-            "notes store (s3) failed to read a note: AccessDenied bucket=secret-bucket"
+            "notes store (dynamodb) failed to read a note: AccessDeniedException table=secret-table"
         );
         let body = serde_json::to_string(&problem).unwrap_or_default();
         assert!(
-            !body.contains("secret-bucket") && !body.contains("s3"),
+            !body.contains("secret-table") && !body.contains("dynamodb"),
             "{body}"
         );
     }

@@ -2,14 +2,12 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `NOTES_STORE` | `dynamodb`, `s3` or `fs`; default `dynamodb` when `NOTES_TABLE` is set, else `s3` when `NOTES_BUCKET` is |
+//! | `NOTES_STORE` | `dynamodb` or `fs`; default `dynamodb` when `NOTES_TABLE` is set |
 //! | `NOTES_TABLE` | the notes table (required for `dynamodb`) |
-//! | `NOTES_BUCKET` | the notes bucket (required for `s3`) |
 //! | `NOTES_DIR` | the root directory (required for `fs`) |
-//! | `NOTES_S3_FORCE_PATH_STYLE` | `true`/`false` (also `1`/`0`); `true` for S3 emulators such as moto |
 //!
 //! The endpoint, region and credentials come from the usual AWS variables
-//! (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_REGION`, ...),
+//! (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL`, `AWS_REGION`, ...),
 //! read by `aws-config`.
 //! Empty values count as unset.
 
@@ -28,21 +26,11 @@ pub enum StoreConfig {
         /// Table name (`NOTES_TABLE`).
         table: String,
     },
-    /// The S3 store.
-    S3 {
-        /// Bucket name (`NOTES_BUCKET`).
-        bucket: String,
-        /// Path-style addressing (`NOTES_S3_FORCE_PATH_STYLE`), needed by emulators.
-        force_path_style: bool,
-    },
 }
 
 /// A store configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// `NOTES_STORE=s3` (or the default) without a bucket.
-    #[error("NOTES_STORE=s3 requires NOTES_BUCKET (the notes bucket name)")]
-    MissingBucket,
     /// `NOTES_STORE=dynamodb` without a table.
     #[error("NOTES_STORE=dynamodb requires NOTES_TABLE (the notes table name)")]
     MissingTable,
@@ -51,20 +39,17 @@ pub enum ConfigError {
     MissingDir,
     /// Neither variable is set.
     #[error(
-        "no notes store configured: set NOTES_TABLE (DynamoDB), NOTES_BUCKET (S3) or NOTES_STORE=fs with NOTES_DIR (filesystem)"
+        "no notes store configured: set NOTES_TABLE (DynamoDB) or NOTES_STORE=fs with NOTES_DIR (filesystem)"
     )]
     Unconfigured,
-    /// A store this build lacks (feature `s3` or `dynamodb` of this crate).
+    /// A store this build lacks (feature `dynamodb` of this crate).
     #[error(
         "NOTES_STORE={0} selects a store this build lacks (feature `{0}` of the notes crate); use NOTES_STORE=fs with NOTES_DIR"
     )]
     NotBuilt(&'static str),
     /// `NOTES_STORE` has an unknown value.
-    #[error("NOTES_STORE must be `dynamodb`, `s3` or `fs`, got {0:?}")]
+    #[error("NOTES_STORE must be `dynamodb` or `fs`, got {0:?}")]
     UnknownStore(String),
-    /// `NOTES_S3_FORCE_PATH_STYLE` is not a boolean.
-    #[error("NOTES_S3_FORCE_PATH_STYLE must be `true` or `false`, got {0:?}")]
-    InvalidBool(String),
     /// The filesystem root cannot be created.
     #[error("cannot create the notes directory {}: {source}", dir.display())]
     FsRoot {
@@ -91,33 +76,16 @@ impl StoreConfig {
     /// [`ConfigError`] when the variables are missing or invalid.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let bucket = get("NOTES_BUCKET");
         let table = get("NOTES_TABLE");
         let kind = match get("NOTES_STORE") {
             Some(kind) => kind,
             None if table.is_some() => "dynamodb".to_owned(),
-            None if bucket.is_some() => "s3".to_owned(),
             None => return Err(ConfigError::Unconfigured),
         };
         match kind.trim() {
             "dynamodb" => Ok(Self::Dynamo {
                 table: table.ok_or(ConfigError::MissingTable)?.trim().to_owned(),
             }),
-            "s3" => {
-                let bucket = bucket.ok_or(ConfigError::MissingBucket)?;
-                let force_path_style = match get("NOTES_S3_FORCE_PATH_STYLE") {
-                    None => false,
-                    Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => return Err(ConfigError::InvalidBool(v)),
-                    },
-                };
-                Ok(Self::S3 {
-                    bucket: bucket.trim().to_owned(),
-                    force_path_style,
-                })
-            }
             "fs" => {
                 let dir = get("NOTES_DIR").ok_or(ConfigError::MissingDir)?;
                 Ok(Self::Fs {
@@ -146,56 +114,18 @@ mod tests {
         assert_eq!(config(vars), expected.map_err(str::to_owned), "{vars:?}");
     }
 
-    fn s3(bucket: &str, force_path_style: bool) -> Result<StoreConfig, &'static str> {
-        Ok(StoreConfig::S3 {
-            bucket: bucket.into(),
-            force_path_style,
-        })
-    }
-
     #[test]
     fn selection() {
-        check(&[("NOTES_BUCKET", "b")], s3("b", false));
-        check(
-            &[("NOTES_STORE", "s3"), ("NOTES_BUCKET", "b")],
-            s3("b", false),
-        );
-        check(
-            &[("NOTES_BUCKET", "b"), ("NOTES_S3_FORCE_PATH_STYLE", "true")],
-            s3("b", true),
-        );
-        check(
-            &[("NOTES_BUCKET", "b"), ("NOTES_S3_FORCE_PATH_STYLE", "1")],
-            s3("b", true),
-        );
-        check(
-            &[
-                ("NOTES_BUCKET", "b"),
-                ("NOTES_S3_FORCE_PATH_STYLE", "FALSE"),
-            ],
-            s3("b", false),
-        );
         let dynamo = |table: &str| {
             Ok(StoreConfig::Dynamo {
                 table: table.into(),
             })
         };
         check(&[("NOTES_TABLE", "t")], dynamo("t"));
-        check(
-            &[("NOTES_TABLE", " t "), ("NOTES_BUCKET", "b")],
-            dynamo("t"),
-        );
+        check(&[("NOTES_TABLE", " t ")], dynamo("t"));
         check(
             &[("NOTES_STORE", "dynamodb"), ("NOTES_TABLE", "t")],
             dynamo("t"),
-        );
-        check(
-            &[
-                ("NOTES_STORE", "s3"),
-                ("NOTES_TABLE", "t"),
-                ("NOTES_BUCKET", "b"),
-            ],
-            s3("b", false),
         );
         check(
             &[("NOTES_STORE", "fs"), ("NOTES_DIR", "/data")],
@@ -207,7 +137,7 @@ mod tests {
             &[
                 ("NOTES_STORE", "fs"),
                 ("NOTES_DIR", "/d"),
-                ("NOTES_BUCKET", "b"),
+                ("NOTES_TABLE", "t"),
             ],
             Ok(StoreConfig::Fs {
                 dir: PathBuf::from("/d"),
@@ -218,34 +148,26 @@ mod tests {
     #[test]
     fn errors() {
         check(
-            &[("NOTES_STORE", "s3")],
-            Err("NOTES_STORE=s3 requires NOTES_BUCKET (the notes bucket name)"),
+            &[("NOTES_STORE", "dynamodb")],
+            Err("NOTES_STORE=dynamodb requires NOTES_TABLE (the notes table name)"),
         );
         check(
-            &[("NOTES_STORE", "s3"), ("NOTES_BUCKET", "  ")],
-            Err("NOTES_STORE=s3 requires NOTES_BUCKET (the notes bucket name)"),
+            &[("NOTES_STORE", "dynamodb"), ("NOTES_TABLE", "  ")],
+            Err("NOTES_STORE=dynamodb requires NOTES_TABLE (the notes table name)"),
         );
         check(
             &[("NOTES_STORE", "fs")],
             Err("NOTES_STORE=fs requires NOTES_DIR (the directory that holds the notes)"),
         );
         check(
-            &[("NOTES_STORE", "dynamodb"), ("NOTES_BUCKET", "b")],
-            Err("NOTES_STORE=dynamodb requires NOTES_TABLE (the notes table name)"),
-        );
-        check(
-            &[],
+            &[("NOTES_BUCKET", "b")],
             Err(
-                "no notes store configured: set NOTES_TABLE (DynamoDB), NOTES_BUCKET (S3) or NOTES_STORE=fs with NOTES_DIR (filesystem)",
+                "no notes store configured: set NOTES_TABLE (DynamoDB) or NOTES_STORE=fs with NOTES_DIR (filesystem)",
             ),
         );
         check(
-            &[("NOTES_STORE", "dynamo"), ("NOTES_BUCKET", "b")],
-            Err("NOTES_STORE must be `dynamodb`, `s3` or `fs`, got \"dynamo\""),
-        );
-        check(
-            &[("NOTES_BUCKET", "b"), ("NOTES_S3_FORCE_PATH_STYLE", "yes")],
-            Err("NOTES_S3_FORCE_PATH_STYLE must be `true` or `false`, got \"yes\""),
+            &[("NOTES_STORE", "s3"), ("NOTES_TABLE", "t")],
+            Err("NOTES_STORE must be `dynamodb` or `fs`, got \"s3\""),
         );
     }
 

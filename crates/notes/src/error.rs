@@ -19,7 +19,7 @@ pub enum NotesError {
     #[error("the note has changed since it was read: fetch it again and retry with its new ETag")]
     PreconditionFailed,
     /// The storage backend failed: unavailable for now ([`StoreError::unavailable`], e.g. an
-    /// I/O error or an unreachable S3) or a bug. Log it; never show the details to clients.
+    /// I/O error or an unreachable DynamoDB) or a bug. Log it; never show the details to clients.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -85,17 +85,17 @@ impl ErrorKind {
 
 /// A storage backend failure, for logs.
 ///
-/// The message names the backend, the operation and the backend's own error (for S3 the
+/// The message names the backend, the operation and the backend's own error (for DynamoDB the
 /// service error code and request id). It never contains credentials.
 ///
 /// `unavailable` separates the store being out of reach for now (an I/O error of the
-/// filesystem, an S3 request that could not be sent or timed out, S3 answering 5xx or
-/// throttling: HTTP 503, a retry may succeed) from a bug (a note that cannot be serialised or
-/// read back, S3 refusing the request: HTTP 500).
+/// filesystem, a DynamoDB request that could not be sent or timed out, DynamoDB answering 5xx
+/// or throttling: HTTP 503, a retry may succeed) from a bug (a note that cannot be serialised or
+/// read back, DynamoDB refusing the request: HTTP 500).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("notes store ({backend}) failed to {operation}: {detail}")]
 pub struct StoreError {
-    /// `fs` or `s3` (or another backend's name).
+    /// `fs` or `dynamodb` (or another backend's name).
     pub backend: &'static str,
     /// What was being done, e.g. `read a note`.
     pub operation: &'static str,
@@ -166,7 +166,12 @@ mod tests {
             503,
         );
         check(
-            PutError::Store(StoreError::unavailable("s3", "create a note", "timeout")).into(),
+            PutError::Store(StoreError::unavailable(
+                "dynamodb",
+                "create a note",
+                "timeout",
+            ))
+            .into(),
             503,
         );
         check(PutError::PreconditionFailed.into(), 412);
@@ -178,15 +183,15 @@ mod tests {
     fn messages() {
         let e: NotesError = ValidationError::new("title", "must be short").into();
         assert_eq!(e.to_string(), "invalid request: title: must be short");
-        let e: NotesError = StoreError::new("s3", "list notes", "timeout").into();
+        let e: NotesError = StoreError::new("dynamodb", "list notes", "timeout").into();
         assert_eq!(
             e.to_string(),
-            "notes store (s3) failed to list notes: timeout"
+            "notes store (dynamodb) failed to list notes: timeout"
         );
-        let e: NotesError = StoreError::unavailable("s3", "list notes", "timeout").into();
+        let e: NotesError = StoreError::unavailable("dynamodb", "list notes", "timeout").into();
         assert_eq!(
             e.to_string(),
-            "notes store (s3) failed to list notes: timeout"
+            "notes store (dynamodb) failed to list notes: timeout"
         );
     }
 }

@@ -1,11 +1,11 @@
 //! Per-user notes: the domain types, their validation, the [`NotesService`] use cases, and the
-//! [`Store`] trait with a filesystem ([`FsStore`]), a DynamoDB (`DynamoStore`) and an S3
-//! (`S3Store`) backend, selected at runtime through [`AnyStore`] and [`StoreConfig`].
+//! [`Store`] trait with a filesystem ([`FsStore`]) and a DynamoDB (`DynamoStore`) backend,
+//! selected at runtime through [`AnyStore`] and [`StoreConfig`].
 //!
-//! With features `dynamodb` and `s3`, those stores and the AWS SDK they are built on are
-//! compiled in; the note functions enable them. Without them (the fuzz targets, crates that only
-//! need the domain types) nothing of the SDK is built, and such a configuration fails at init
-//! with [`ConfigError::NotBuilt`].
+//! With feature `dynamodb`, the DynamoDB store and the AWS SDK it is built on are compiled in;
+//! the note functions enable it. Without it (the fuzz targets, crates that only need the domain
+//! types) nothing of the SDK is built, and a DynamoDB configuration fails at init with
+//! [`ConfigError::NotBuilt`].
 //!
 //! With feature `openapi`, the types the API (de)serializes implement `utoipa::ToSchema`
 //! (see `openapi`); crates/api-spec builds the OpenAPI document from them.
@@ -39,8 +39,6 @@ pub use error::{ErrorKind, NotesError, PutError, StoreError};
 pub use list::{Cursor, Limit, ListQuery, Page};
 pub use model::{Note, NoteId, Owner};
 pub use service::NotesService;
-#[cfg(feature = "s3")]
-pub use store::S3Store;
 pub use store::{AnyStore, FsStore, Store, StorePage, Version};
 #[cfg(feature = "dynamodb")]
 pub use store::{DynamoStore, dynamo_config};

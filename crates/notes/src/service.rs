@@ -141,10 +141,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::error::{PutError, StoreError};
-    use std::fs;
-
-    use crate::store::{FsStore, StorePage, Version};
+    use crate::store::FsStore;
 
     fn input(title: &str) -> NoteInput {
         NoteInput {
@@ -223,103 +220,6 @@ mod tests {
             .await
             .expect_err("* does not match a missing note");
         assert!(matches!(missing, NotesError::NotFound), "{missing}");
-    }
-
-    /// A store whose listing also names ids that do not exist (deleted meanwhile).
-    struct PhantomStore {
-        inner: FsStore,
-        phantoms: Vec<NoteId>,
-    }
-
-    impl Store for PhantomStore {
-        async fn put_new(&self, owner: &Owner, note: &Note) -> Result<(), PutError> {
-            self.inner.put_new(owner, note).await
-        }
-        async fn get(
-            &self,
-            owner: &Owner,
-            id: &NoteId,
-        ) -> Result<Option<(Note, Version)>, StoreError> {
-            self.inner.get(owner, id).await
-        }
-        async fn put_if(
-            &self,
-            owner: &Owner,
-            note: &Note,
-            expected: &Version,
-        ) -> Result<(), PutError> {
-            self.inner.put_if(owner, note, expected).await
-        }
-        async fn delete(&self, owner: &Owner, id: &NoteId) -> Result<bool, StoreError> {
-            self.inner.delete(owner, id).await
-        }
-        async fn list_page(
-            &self,
-            owner: &Owner,
-            before: Option<NoteId>,
-            limit: usize,
-        ) -> Result<StorePage, StoreError> {
-            let mut ids: Vec<NoteId> =
-                fs::read_dir(self.inner.root().join("notes").join(owner.as_str()))
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
-                    .collect();
-            ids.extend(&self.phantoms);
-            crate::store::page_of_ids(ids, before, limit, move |id| async move {
-                self.inner.get(owner, &id).await
-            })
-            .await
-        }
-        async fn count_all(&self) -> Result<u64, StoreError> {
-            self.inner.count_all().await
-        }
-    }
-
-    #[tokio::test]
-    async fn listing_skips_ids_that_vanished() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let owner = owner();
-        let real = NotesService::new(FsStore::new(dir.path().to_path_buf()));
-        let mut created = Vec::new();
-        for i in 0..3 {
-            created.push(
-                real.create(&owner, input(&format!("n{i}")))
-                    .await
-                    .expect("create"),
-            );
-        }
-        // Phantom ids newer than every real note: listed first, but gone.
-        let phantoms = vec![NoteId::new(), NoteId::new()];
-        let service = NotesService::new(PhantomStore {
-            inner: FsStore::new(dir.path().to_path_buf()),
-            phantoms,
-        });
-        let page = service
-            .list(&owner, ListQuery::parse(Some("2"), None).expect("query"))
-            .await
-            .expect("list");
-        let titles: Vec<&str> = page.items.iter().map(Note::title).collect();
-        assert_eq!(titles, ["n2", "n1"]);
-        let cursor = page.next_cursor.expect("more remain");
-        let page = service
-            .list(
-                &owner,
-                ListQuery {
-                    limit: page_limit(2),
-                    cursor: Some(cursor),
-                },
-            )
-            .await
-            .expect("list");
-        let titles: Vec<&str> = page.items.iter().map(Note::title).collect();
-        assert_eq!(titles, ["n0"]);
-        assert!(page.next_cursor.is_none());
-    }
-
-    fn page_limit(n: u32) -> crate::Limit {
-        crate::Limit::new(n).expect("limit")
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The store contract suite: every test is written once against `NotesService<AnyStore>` and run
-//! against every backend: the filesystem store (in a temporary directory), the DynamoDB store and
-//! the S3 store (against moto server, whose URL comes from `MOTO_ENDPOINT`; each test gets its
-//! own table or bucket).
+//! against both backends: the filesystem store (in a temporary directory) and the DynamoDB store
+//! (against moto server, whose URL comes from `MOTO_ENDPOINT`; each test gets its own table).
 //!
 //! Run: `MOTO_ENDPOINT=http://127.0.0.1:PORT cargo test -p notes` (or `cargo xtask test`, which
 //! starts moto server).
@@ -12,7 +11,7 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use notes::{
     AnyStore, Cursor, DynamoStore, FsStore, Limit, ListQuery, Note, NoteId, NoteInput, NotesError,
-    NotesService, Owner, S3Store,
+    NotesService, Owner,
 };
 use tempfile::TempDir;
 
@@ -23,12 +22,11 @@ enum Fixture {
     Fs {
         _dir: TempDir,
     },
-    /// A moto table or bucket (each test's own, named uniquely).
-    S3,
+    /// A moto table (each test's own, named uniquely).
+    Dynamo,
 }
 
-/// Generates `mod fs`, `mod dynamodb` and `mod s3`, each with one `#[tokio::test]` per contract
-/// test.
+/// Generates `mod fs` and `mod dynamodb`, each with one `#[tokio::test]` per contract test.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod fs {
@@ -45,15 +43,6 @@ macro_rules! contract {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     let (service, _fixture) = super::dynamo_service().await;
-                    super::$name(service).await;
-                }
-            )*
-        }
-        mod s3 {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let (service, _fixture) = super::s3_service().await;
                     super::$name(service).await;
                 }
             )*
@@ -97,16 +86,7 @@ async fn dynamo_service() -> (Service, Fixture) {
         .await
         .expect("create the table on moto");
     let store = AnyStore::Dynamo(DynamoStore::new(client, table));
-    (NotesService::new(store), Fixture::S3)
-}
-
-async fn s3_service() -> (Service, Fixture) {
-    let client = test_support::moto::s3(&test_support::moto::sdk_config(
-        &test_support::moto::endpoint(),
-    ));
-    let bucket = test_support::moto::bucket(&client, "notes-contract").await;
-    let store = AnyStore::S3(S3Store::new(client, bucket));
-    (NotesService::new(store), Fixture::S3)
+    (NotesService::new(store), Fixture::Dynamo)
 }
 
 fn owner(sub: &str) -> Owner {
@@ -427,10 +407,9 @@ async fn replace_missing_is_not_found(service: Service) {
     assert_eq!(service.count_all().await.expect("count"), 0);
 }
 
-/// On S3 this relies on `PutObject` with `If-Match`. AWS guarantees the conditional write is
-/// atomic; moto 5.2.1 checks the condition and then writes without a lock, so in theory a
-/// thread switch between the two could let two writers win there. It held in hundreds of
-/// stressed runs, so the test runs on both backends.
+/// On DynamoDB this relies on `PutItem` with `ConditionExpression`, which AWS evaluates and
+/// applies atomically ("Condition expressions"). moto's server evaluates the condition and
+/// writes in one request handler; the test held in every run here, so it runs on both backends.
 async fn concurrent_replaces_exactly_one_wins(service: Service) {
     const WRITERS: usize = 8;
     let service = Arc::new(service);

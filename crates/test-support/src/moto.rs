@@ -9,6 +9,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 /// The region every test uses.
 pub const REGION: &str = "us-east-1";
 
+/// The account moto reports (its default).
+pub const ACCOUNT_ID: &str = "123456789012";
+
 /// moto's endpoint, from `MOTO_ENDPOINT`.
 ///
 /// # Panics

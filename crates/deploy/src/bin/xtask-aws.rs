@@ -47,6 +47,10 @@ enum Cmd {
     /// Sign in through the hosted UI: listens on the loopback callback URL, prints (and opens)
     /// the authorize URL with state and PKCE, exchanges the code it receives; prints the tokens.
     Login(LoginArgs),
+    /// Create the notes table (the DynamoDB store's key schema, on-demand) on an emulator
+    /// unless it exists: what `cargo xtask dev --store dynamodb --endpoint-url URL` runs before
+    /// the local stack starts. On AWS, Terraform creates the table.
+    NotesTable(NotesTableArgs),
     /// Read a JWT.
     Jwt {
         #[command(subcommand)]
@@ -100,6 +104,19 @@ struct AwsArgs {
     /// The region; default: the stack's `region` output (with --stack: the credential chain's).
     #[arg(long, value_name = "R")]
     region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct NotesTableArgs {
+    /// The DynamoDB endpoint (an emulator such as moto server).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: String,
+    /// The table's name.
+    #[arg(long, value_name = "NAME", default_value = "notes-local")]
+    table: String,
+    /// The region the emulator is asked in.
+    #[arg(long, value_name = "R", default_value = "us-east-1")]
+    region: String,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +281,7 @@ async fn run(root: &Path, cmd: Cmd) -> anyhow::Result<ExitCode> {
         Cmd::Rollback(args) => Ok(rollback_cmd(root, args).await?),
         Cmd::Token(args) => Ok(token_cmd(root, args).await?),
         Cmd::Login(args) => Ok(login_cmd(root, args).await?),
+        Cmd::NotesTable(args) => notes_table_cmd(args).await,
         Cmd::Jwt {
             cmd: JwtCmd::Decode { token },
         } => {
@@ -274,6 +292,36 @@ async fn run(root: &Path, cmd: Cmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn notes_table_cmd(args: NotesTableArgs) -> anyhow::Result<ExitCode> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&args.endpoint_url)
+        .region(aws_config::Region::new(args.region.clone()));
+    // An emulator checks no signature: without credentials in the environment, sign with
+    // fixed fake ones rather than fail.
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() && std::env::var_os("AWS_PROFILE").is_none()
+    {
+        loader = loader.credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "xtask-aws",
+        ));
+    }
+    let sdk = loader.load().await;
+    let client = aws_sdk_dynamodb::Client::from_conf(notes::dynamo_config(&sdk));
+    notes::DynamoStore::create_table(&client, &args.table)
+        .await
+        .with_context(|| {
+            format!(
+                "creating the notes table {} at {} (is the emulator running?)",
+                args.table, args.endpoint_url
+            )
+        })?;
+    eprintln!("notes table {} ready at {}", args.table, args.endpoint_url);
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn deploy_cmd(root: &Path, args: DeployArgs) -> anyhow::Result<ExitCode> {

@@ -16,10 +16,10 @@ fn start(vars: &[(&str, &str)]) -> (bool, String) {
 #[test]
 fn bad_configuration_fails_at_init_with_a_clear_message() {
     for (vars, expect) in [
-        (&[][..], "NOTES_BUCKET"),
-        (&[("NOTES_STORE", "s3")][..], "NOTES_BUCKET"),
+        (&[][..], "NOTES_TABLE"),
+        (&[("NOTES_STORE", "dynamodb")][..], "NOTES_TABLE"),
         (&[("NOTES_STORE", "fs")][..], "NOTES_DIR"),
-        (&[("NOTES_STORE", "dynamo")][..], "NOTES_STORE"),
+        (&[("NOTES_STORE", "s3")][..], "NOTES_STORE"),
     ] {
         let (ok, text) = start(vars);
         assert!(!ok, "{vars:?} must not start");

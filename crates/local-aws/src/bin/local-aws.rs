@@ -58,7 +58,7 @@ struct StateArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum StoreKind {
     Fs,
-    S3,
+    Dynamodb,
 }
 
 #[derive(Debug, Args)]
@@ -78,15 +78,15 @@ struct ServeArgs {
         default_value = "IaC/routes.auto.tfvars.json"
     )]
     routes: PathBuf,
-    /// Where notes go: a directory in the state dir, or S3 on an endpoint.
+    /// Where notes go: a directory in the state dir, or a DynamoDB table on an endpoint.
     #[arg(long, value_enum, default_value_t = StoreKind::Fs)]
     store: StoreKind,
-    /// The S3 endpoint for `--store s3` (e.g. moto server).
-    #[arg(long, value_name = "URL", required_if_eq("store", "s3"))]
+    /// The DynamoDB endpoint for `--store dynamodb` (e.g. moto server).
+    #[arg(long, value_name = "URL", required_if_eq("store", "dynamodb"))]
     endpoint_url: Option<String>,
-    /// The bucket for `--store s3` (created if missing is up to you; the functions only use it).
+    /// The table for `--store dynamodb`; it must exist (`cargo xtask dev` creates it).
     #[arg(long, value_name = "NAME", default_value = "notes-local")]
-    bucket: String,
+    table: String,
     /// Trust this issuer instead of the local one (a Cognito pool URL, or moto's).
     #[arg(long, value_name = "URL", requires = "audience")]
     issuer: Option<String>,
@@ -240,8 +240,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.log_level = args.log_level.clone();
     config.store = match args.store {
         StoreKind::Fs => Store::Fs(args.state.state_dir.join("notes")),
-        StoreKind::S3 => Store::S3 {
-            bucket: args.bucket.clone(),
+        StoreKind::Dynamodb => Store::Dynamo {
+            table: args.table.clone(),
             endpoint_url: args.endpoint_url.clone().unwrap_or_default(),
         },
     };
@@ -330,7 +330,7 @@ fn banner(stack: &LocalStack, args: &ServeArgs, callback: &str) {
         args.state.state_dir.display(),
         match args.store {
             StoreKind::Fs => "notes on the filesystem",
-            StoreKind::S3 => "notes in S3",
+            StoreKind::Dynamodb => "notes in DynamoDB",
         }
     ));
     eprintln!("\n{}\n", lines.join("\n"));

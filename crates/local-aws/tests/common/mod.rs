@@ -96,7 +96,7 @@ pub fn fixture_config(state: &Path, auth: &str, scopes: &[&str]) -> StackConfig 
         }),
         memory: 128,
         timeout: 2,
-        s3: Default::default(),
+        dynamodb: Default::default(),
     };
     let routes = match function_table::FunctionTable::new(vec![fixture])
         .and_then(|table| table.render_tfvars())
@@ -169,4 +169,17 @@ pub async fn call(
         Ok(response) => json_of(response).await,
         Err(e) => panic!("{url}: {e}"),
     }
+}
+
+/// A fresh notes table on moto (`MOTO_ENDPOINT`), with the notes crate's schema; returns its
+/// name and the endpoint.
+pub async fn moto_table(prefix: &str) -> (String, String) {
+    use test_support::moto;
+    let endpoint = moto::endpoint();
+    let client = moto::dynamodb(&moto::sdk_config(&endpoint));
+    let table = test_support::unique(prefix);
+    if let Err(e) = notes::DynamoStore::create_table(&client, &table).await {
+        panic!("cannot create the notes table {table} on moto at {endpoint}: {e}");
+    }
+    (table, endpoint)
 }

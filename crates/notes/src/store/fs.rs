@@ -1,11 +1,17 @@
 //! Filesystem store: one JSON file per note at `{root}/notes/{owner}/{id}.json`.
 //!
-//! - create: write a uniquely named temp file in the owner's directory, fsync it, then
-//!   `hard_link` it to the target name (atomic create-if-absent), then remove the temp file;
-//! - replace and delete: under an exclusive lock on `{root}/notes/{owner}/.lock` (`File::lock`,
-//!   which also excludes other processes), read the current note, compare, then write a temp
-//!   file and `rename` it over the target (readers see the old or the new file, never half);
-//! - listing ignores everything that is not named `{ULID}.json` (temp files, the lock file).
+//! - every write and every page happen under an exclusive lock on `{root}/notes/{owner}/.lock`
+//!   (`File::lock`, which also excludes other processes);
+//! - create: add the id to the owner's index (`fs_index`: sorted ids, so a page is a binary
+//!   search and a read of its own records, never a directory listing), write a uniquely named
+//!   temp file, fsync it, `hard_link` it to the target name (atomic create-if-absent), remove
+//!   the temp file;
+//! - replace: read the current note, compare, write a temp file and `rename` it over the target
+//!   (readers see the old or the new file, never half);
+//! - delete: remove the file, then the id from the index;
+//! - a page: the index's ids below the cursor, newest first, each note read; an id whose file
+//!   is gone (a create or delete cut short) is skipped, so a page still holds `limit` notes;
+//! - the count: the sum of the owners' index lengths (one read per owner, no note listed).
 //!
 //! All blocking work runs on `tokio::task::spawn_blocking`. Only validated [`Owner`]s and
 //! [`NoteId`]s are ever used to build paths.
@@ -21,7 +27,8 @@ use std::sync::Arc;
 
 use ulid::Ulid;
 
-use super::{Store, StorePage, Version, page_of_ids, parse_note_file_name};
+use super::fs_index::Index;
+use super::{Store, StorePage, Version, parse_note_file_name};
 use crate::error::{PutError, StoreError};
 use crate::model::{Note, NoteId, Owner};
 
@@ -61,19 +68,43 @@ impl Store for FsStore {
         const OP: &str = "create a note";
         let json = to_json(note, OP)?;
         let dir = self.owner_dir(owner);
-        let target = dir.join(file_name(&note.id()));
+        let id = note.id();
+        let target = dir.join(file_name(&id));
         blocking(OP, move || {
             create_private_dir(&dir).map_err(|e| io_error(OP, &dir, &e))?;
-            let tmp = write_temp(&dir, &json).map_err(|e| io_error(OP, &dir, &e))?;
-            let linked = fs::hard_link(&tmp, &target);
-            remove_temp(&tmp);
+            let Some(_lock) = lock_owner_dir(&dir).map_err(|e| io_error(OP, &dir, &e))? else {
+                return Err(io_error(OP, &dir, &io::Error::from(io::ErrorKind::NotFound)).into());
+            };
+            let mut index = open_index(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+            if !index.insert(&id).map_err(|e| io_error(OP, &dir, &e))? {
+                return Err(PutError::AlreadyExists);
+            }
+            let tmp = write_temp(&dir, &json).map_err(|e| io_error(OP, &dir, &e));
+            let linked = tmp.and_then(|tmp| {
+                let linked = fs::hard_link(&tmp, &target);
+                remove_temp(&tmp);
+                linked
+                    .map_err(|e| (e, target.clone()))
+                    .map_err(|(e, path)| {
+                        if e.kind() == io::ErrorKind::AlreadyExists {
+                            StoreError::new(BACKEND, OP, "exists")
+                        } else {
+                            io_error(OP, &path, &e)
+                        }
+                    })
+            });
             match linked {
                 Ok(()) => {
                     sync_dir(&dir).map_err(|e| io_error(OP, &dir, &e))?;
                     Ok(())
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(PutError::AlreadyExists),
-                Err(e) => Err(io_error(OP, &target, &e).into()),
+                // A file of this id outside the index (a create cut short): it exists.
+                Err(e) if e.detail == "exists" => Err(PutError::AlreadyExists),
+                Err(e) => {
+                    // Nothing was written: the index forgets the id again.
+                    let _ = index.remove(&id);
+                    Err(e.into())
+                }
             }
         })
         .await?
@@ -116,18 +147,23 @@ impl Store for FsStore {
         const OP: &str = "delete a note";
         let dir = self.owner_dir(owner);
         let target = dir.join(file_name(id));
+        let id = *id;
         blocking(OP, move || {
             let Some(_lock) = lock_owner_dir(&dir).map_err(|e| io_error(OP, &dir, &e))? else {
                 return Ok(false);
             };
-            match fs::remove_file(&target) {
-                Ok(()) => {
-                    sync_dir(&dir).map_err(|e| io_error(OP, &dir, &e))?;
-                    Ok(true)
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-                Err(e) => Err(io_error(OP, &target, &e)),
+            let removed = match fs::remove_file(&target) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                Err(e) => return Err(io_error(OP, &target, &e)),
+            };
+            // Also when the file was gone already: the index drops the id either way.
+            let mut index = open_index(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+            index.remove(&id).map_err(|e| io_error(OP, &dir, &e))?;
+            if removed {
+                sync_dir(&dir).map_err(|e| io_error(OP, &dir, &e))?;
             }
+            Ok(removed)
         })
         .await?
     }
@@ -140,14 +176,39 @@ impl Store for FsStore {
     ) -> Result<StorePage, StoreError> {
         const OP: &str = "list notes";
         let dir = self.owner_dir(owner);
-        let ids = blocking(OP, move || {
-            list_dir_ids(&dir).map_err(|e| io_error(OP, &dir, &e))
+        blocking(OP, move || {
+            let Some(_lock) = lock_owner_dir(&dir).map_err(|e| io_error(OP, &dir, &e))? else {
+                return Ok(StorePage::default());
+            };
+            let mut index = open_index(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+            // One more than the page says whether older notes remain.
+            let wanted = limit.saturating_add(1);
+            let mut notes = Vec::with_capacity(wanted.min(128));
+            let (mut ids, mut next) = index
+                .newest_below(before.as_ref(), wanted as u64)
+                .map_err(|e| io_error(OP, &dir, &e))?;
+            loop {
+                for id in &ids {
+                    if let Some((note, _)) = read_note(&dir.join(file_name(id)), OP)? {
+                        notes.push(note);
+                        if notes.len() == wanted {
+                            break;
+                        }
+                    }
+                }
+                if notes.len() == wanted || next == 0 {
+                    break;
+                }
+                let missing = (wanted - notes.len()) as u64;
+                (ids, next) = index
+                    .older_than(next, missing)
+                    .map_err(|e| io_error(OP, &dir, &e))?;
+            }
+            let more = notes.len() > limit;
+            notes.truncate(limit);
+            Ok(StorePage { notes, more })
         })
-        .await??;
-        page_of_ids(ids, before, limit, move |id| async move {
-            self.get(owner, &id).await
-        })
-        .await
+        .await?
     }
 
     async fn count_all(&self) -> Result<u64, StoreError> {
@@ -171,8 +232,11 @@ impl Store for FsStore {
                     continue;
                 }
                 let dir = entry.path();
-                let ids = list_dir_ids(&dir).map_err(|e| io_error(OP, &dir, &e))?;
-                total += u64::try_from(ids.len()).unwrap_or(u64::MAX);
+                let Some(_lock) = lock_owner_dir(&dir).map_err(|e| io_error(OP, &dir, &e))? else {
+                    continue;
+                };
+                let index = open_index(&dir).map_err(|e| io_error(OP, &dir, &e))?;
+                total += index.len();
             }
             Ok(total)
         })
@@ -291,6 +355,11 @@ fn lock_owner_dir(dir: &Path) -> io::Result<Option<File>> {
     Ok(Some(file))
 }
 
+/// The owner's index (the lock held), built from the directory's note files the first time.
+fn open_index(dir: &Path) -> io::Result<Index> {
+    Index::open(dir, &private_file(), || list_dir_ids(dir))
+}
+
 fn list_dir_ids(dir: &Path) -> io::Result<Vec<NoteId>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -379,7 +448,53 @@ mod tests {
         for entry in fs::read_dir(dir.path().join("away").join("user-1")).expect("read") {
             left.push(entry.expect("entry").file_name());
         }
-        assert_eq!(left, [std::ffi::OsString::from(file_name(&kept.id()))]);
+        left.sort();
+        let want: Vec<std::ffi::OsString> = [".index", LOCK_FILE, file_name(&kept.id()).as_str()]
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        assert_eq!(
+            left, want,
+            "the note, its index and lock, and no temporary file"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_page_skips_ids_whose_file_is_gone_and_still_fills() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FsStore::new(dir.path().to_path_buf());
+        let owner = Owner::new("user-1").expect("owner");
+        let mut created = Vec::new();
+        for i in 0..3 {
+            let n = note(&format!("n{i}"));
+            store.put_new(&owner, &n).await.expect("create");
+            created.push(n);
+        }
+        // Ids newer than every note, in the index without a file (a create cut short).
+        let owner_dir = store.owner_dir(&owner);
+        {
+            let mut index = open_index(&owner_dir).expect("index");
+            for _ in 0..2 {
+                assert!(index.insert(&NoteId::new()).expect("insert"));
+            }
+            assert_eq!(index.len(), 5);
+        }
+        let page = store.list_page(&owner, None, 2).await.expect("page");
+        let titles: Vec<&str> = page.notes.iter().map(Note::title).collect();
+        assert_eq!(titles, ["n2", "n1"]);
+        assert!(page.more);
+        let page = store
+            .list_page(&owner, Some(created[1].id()), 2)
+            .await
+            .expect("page");
+        let titles: Vec<&str> = page.notes.iter().map(Note::title).collect();
+        assert_eq!(titles, ["n0"]);
+        assert!(!page.more);
+        // A directory written before the index existed gets one from its files.
+        fs::remove_file(owner_dir.join(super::super::fs_index::INDEX_FILE)).expect("remove");
+        let page = store.list_page(&owner, None, 10).await.expect("page");
+        assert_eq!(page.notes.len(), 3);
+        assert_eq!(store.count_all().await.expect("count"), 3);
     }
 
     #[tokio::test]

@@ -4,52 +4,49 @@
 //! [`NotesService`](crate::NotesService) builds every operation on top of them. Only validated
 //! [`Owner`]s and [`NoteId`]s ever reach a store, so backends may put them in keys and paths.
 //!
-//! The S3 backend (`S3Store`, `AnyStore::S3`) is compiled with feature `s3` only, the DynamoDB
-//! one (`DynamoStore`, `AnyStore::Dynamo`) with feature `dynamodb`; without them
-//! [`AnyStore::from_config`] refuses such a configuration ([`ConfigError::NotBuilt`]).
+//! The DynamoDB backend (`DynamoStore`, `AnyStore::Dynamo`) is compiled with feature `dynamodb`
+//! only; without it [`AnyStore::from_config`] refuses such a configuration
+//! ([`ConfigError::NotBuilt`]). (An S3 store existed once; `docs/architecture.md` says why it
+//! went: S3 has no transaction that would keep an exact count with the notes.)
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod fs;
-#[cfg(feature = "s3")]
-pub mod s3;
+mod fs_index;
 
 use std::future::Future;
-#[cfg(any(feature = "s3", feature = "dynamodb"))]
+#[cfg(feature = "dynamodb")]
 use std::time::Duration;
 
-#[cfg(any(feature = "s3", feature = "dynamodb"))]
+#[cfg(feature = "dynamodb")]
 use aws_config::retry::RetryConfig;
-#[cfg(any(feature = "s3", feature = "dynamodb"))]
+#[cfg(feature = "dynamodb")]
 use aws_config::timeout::TimeoutConfig;
 
 #[cfg(feature = "dynamodb")]
 pub use dynamo::DynamoStore;
 pub use fs::FsStore;
-#[cfg(feature = "s3")]
-pub use s3::S3Store;
 
 use crate::config::{ConfigError, StoreConfig};
 use crate::error::{PutError, StoreError};
 use crate::model::{Note, NoteId, Owner};
 
-#[cfg(any(feature = "s3", feature = "dynamodb"))]
-/// How long the store's AWS client (S3 or DynamoDB) waits for a connection.
+#[cfg(feature = "dynamodb")]
+/// How long the store's DynamoDB client waits for a connection.
 pub const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-#[cfg(any(feature = "s3", feature = "dynamodb"))]
+#[cfg(feature = "dynamodb")]
 /// How long one attempt of a store request may take.
 pub const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-#[cfg(any(feature = "s3", feature = "dynamodb"))]
+#[cfg(feature = "dynamodb")]
 /// How long a store request may take, retries and their back-off included: well inside the
 /// functions' 10 s timeout, so that an unreachable store is the function's own 503 instead of
 /// the invocation being killed at its timeout.
 pub const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
-#[cfg(any(feature = "s3", feature = "dynamodb"))]
+#[cfg(feature = "dynamodb")]
 /// Attempts per store request (the SDK's standard retry mode).
 pub const AWS_MAX_ATTEMPTS: u32 = 3;
 
-/// A backend's opaque revision token of a stored note (the S3 object ETag, or for the
-/// filesystem the note's own ETag). Pass it back to [`Store::put_if`] unchanged.
+/// A backend's opaque revision token of a stored note (the note's own ETag in both stores). Pass it back to [`Store::put_if`] unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Version(String);
 
@@ -143,23 +140,20 @@ pub trait Store: Send + Sync {
 pub enum AnyStore {
     /// Files under a directory.
     Fs(FsStore),
-    /// Objects in an S3 bucket (feature `s3`).
-    #[cfg(feature = "s3")]
-    S3(S3Store),
     /// Items of a DynamoDB table (feature `dynamodb`).
     #[cfg(feature = "dynamodb")]
     Dynamo(DynamoStore),
 }
 
 impl AnyStore {
-    /// Builds the configured store. For S3 (feature `s3`) the SDK configuration (region,
-    /// credentials, `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`) comes from the environment
-    /// through `aws_config::load_defaults`; timeouts and retries are bounded
+    /// Builds the configured store. For DynamoDB (feature `dynamodb`) the SDK configuration
+    /// (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`) comes from the
+    /// environment through `aws_config::load_defaults`; timeouts and retries are bounded
     /// (`AWS_OPERATION_TIMEOUT`).
     ///
     /// # Errors
     /// [`ConfigError::FsRoot`] when the filesystem root cannot be created;
-    /// [`ConfigError::NotBuilt`] for an S3 or DynamoDB configuration without its feature.
+    /// [`ConfigError::NotBuilt`] for a DynamoDB configuration without feature `dynamodb`.
     pub async fn from_config(config: &StoreConfig) -> Result<Self, ConfigError> {
         match config {
             StoreConfig::Fs { dir } => {
@@ -168,17 +162,6 @@ impl AnyStore {
                     source,
                 })?;
                 Ok(Self::Fs(FsStore::new(dir.clone())))
-            }
-            #[cfg(not(feature = "s3"))]
-            StoreConfig::S3 { .. } => Err(ConfigError::NotBuilt("s3")),
-            #[cfg(feature = "s3")]
-            StoreConfig::S3 {
-                bucket,
-                force_path_style,
-            } => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let client = aws_sdk_s3::Client::from_conf(s3_config(&sdk, *force_path_style));
-                Ok(Self::S3(S3Store::new(client, bucket.clone())))
             }
             #[cfg(not(feature = "dynamodb"))]
             StoreConfig::Dynamo { .. } => Err(ConfigError::NotBuilt("dynamodb")),
@@ -196,8 +179,6 @@ impl Store for AnyStore {
     async fn put_new(&self, owner: &Owner, note: &Note) -> Result<(), PutError> {
         match self {
             Self::Fs(s) => s.put_new(owner, note).await,
-            #[cfg(feature = "s3")]
-            Self::S3(s) => s.put_new(owner, note).await,
             #[cfg(feature = "dynamodb")]
             Self::Dynamo(s) => s.put_new(owner, note).await,
         }
@@ -206,8 +187,6 @@ impl Store for AnyStore {
     async fn get(&self, owner: &Owner, id: &NoteId) -> Result<Option<(Note, Version)>, StoreError> {
         match self {
             Self::Fs(s) => s.get(owner, id).await,
-            #[cfg(feature = "s3")]
-            Self::S3(s) => s.get(owner, id).await,
             #[cfg(feature = "dynamodb")]
             Self::Dynamo(s) => s.get(owner, id).await,
         }
@@ -216,8 +195,6 @@ impl Store for AnyStore {
     async fn put_if(&self, owner: &Owner, note: &Note, expected: &Version) -> Result<(), PutError> {
         match self {
             Self::Fs(s) => s.put_if(owner, note, expected).await,
-            #[cfg(feature = "s3")]
-            Self::S3(s) => s.put_if(owner, note, expected).await,
             #[cfg(feature = "dynamodb")]
             Self::Dynamo(s) => s.put_if(owner, note, expected).await,
         }
@@ -226,8 +203,6 @@ impl Store for AnyStore {
     async fn delete(&self, owner: &Owner, id: &NoteId) -> Result<bool, StoreError> {
         match self {
             Self::Fs(s) => s.delete(owner, id).await,
-            #[cfg(feature = "s3")]
-            Self::S3(s) => s.delete(owner, id).await,
             #[cfg(feature = "dynamodb")]
             Self::Dynamo(s) => s.delete(owner, id).await,
         }
@@ -241,8 +216,6 @@ impl Store for AnyStore {
     ) -> Result<StorePage, StoreError> {
         match self {
             Self::Fs(s) => s.list_page(owner, before, limit).await,
-            #[cfg(feature = "s3")]
-            Self::S3(s) => s.list_page(owner, before, limit).await,
             #[cfg(feature = "dynamodb")]
             Self::Dynamo(s) => s.list_page(owner, before, limit).await,
         }
@@ -251,32 +224,19 @@ impl Store for AnyStore {
     async fn count_all(&self) -> Result<u64, StoreError> {
         match self {
             Self::Fs(s) => s.count_all().await,
-            #[cfg(feature = "s3")]
-            Self::S3(s) => s.count_all().await,
             #[cfg(feature = "dynamodb")]
             Self::Dynamo(s) => s.count_all().await,
         }
     }
 }
 
-/// The bounded timeouts of a store's AWS client.
-#[cfg(any(feature = "s3", feature = "dynamodb"))]
+/// The bounded timeouts of the store's AWS client.
+#[cfg(feature = "dynamodb")]
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(AWS_CONNECT_TIMEOUT)
         .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
         .operation_timeout(AWS_OPERATION_TIMEOUT)
-        .build()
-}
-
-/// The S3 client's configuration: the SDK's (from the environment), path-style addressing
-/// when asked, and bounded timeouts and retries.
-#[cfg(feature = "s3")]
-fn s3_config(sdk: &aws_config::SdkConfig, force_path_style: bool) -> aws_sdk_s3::Config {
-    aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(force_path_style)
-        .timeout_config(timeouts())
-        .retry_config(RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS))
         .build()
 }
 
@@ -290,69 +250,23 @@ pub fn dynamo_config(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Config {
         .build()
 }
 
-/// The page of `ids` (an owner's, in any order) below `before`, newest first, read with `get`
-/// (up to [`PAGE_FETCH_CONCURRENCY`] at once); an id whose note vanished meanwhile is skipped.
-/// For the stores that can only list every id of an owner (filesystem, S3).
-pub(crate) async fn page_of_ids<F, Fut>(
-    mut ids: Vec<NoteId>,
-    before: Option<NoteId>,
-    limit: usize,
-    get: F,
-) -> Result<StorePage, StoreError>
-where
-    F: Fn(NoteId) -> Fut,
-    Fut: Future<Output = Result<Option<(Note, Version)>, StoreError>>,
-{
-    use futures::StreamExt as _;
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    ids.dedup();
-    if let Some(before) = before {
-        ids.retain(|id| *id < before);
-    }
-    let total = ids.len();
-    let mut fetched = futures::stream::iter(ids.into_iter().enumerate())
-        .map(|(index, id)| {
-            let read = get(id);
-            async move { (index, read.await) }
-        })
-        .buffered(PAGE_FETCH_CONCURRENCY);
-    let mut notes = Vec::with_capacity(limit.min(total));
-    let mut last_index = None;
-    while let Some((index, result)) = fetched.next().await {
-        if let Some((note, _)) = result? {
-            notes.push(note);
-            if notes.len() == limit {
-                last_index = Some(index);
-                break;
-            }
-        }
-    }
-    let more = last_index.is_some_and(|index| index + 1 < total);
-    Ok(StorePage { notes, more })
-}
-
-/// How many notes [`page_of_ids`] reads at the same time.
-const PAGE_FETCH_CONCURRENCY: usize = 8;
-
 /// Parses a stored file or object name `{ULID}.json` into a note id.
 pub(crate) fn parse_note_file_name(name: &str) -> Option<NoteId> {
     name.strip_suffix(".json")?.parse().ok()
 }
 
-#[cfg(all(test, feature = "s3"))]
+#[cfg(all(test, feature = "dynamodb"))]
 mod tests {
-    use std::time::Instant;
-
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_dynamodb::config::BehaviorVersion;
 
     use super::*;
 
     #[test]
-    fn s3_timeouts_and_retries_are_bounded() {
+    fn timeouts_and_retries_are_bounded() {
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .build();
-        let config = s3_config(&sdk, true);
+        let config = dynamo_config(&sdk);
         let timeouts = config.timeout_config().expect("timeouts");
         assert_eq!(timeouts.connect_timeout(), Some(AWS_CONNECT_TIMEOUT));
         assert_eq!(
@@ -366,31 +280,5 @@ mod tests {
             AWS_OPERATION_TIMEOUT < Duration::from_secs(10),
             "the function timeout"
         );
-    }
-
-    #[tokio::test]
-    async fn a_dead_s3_endpoint_is_unavailable_within_the_operation_timeout() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .build();
-        let config = s3_config(&sdk, true)
-            .to_builder()
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-            .endpoint_url(format!("http://127.0.0.1:{port}"))
-            .build();
-        let store = S3Store::new(aws_sdk_s3::Client::from_conf(config), "nowhere".into());
-        let owner = Owner::new("user-1").expect("owner");
-        let started = Instant::now();
-        let err = store
-            .get(&owner, &NoteId::new())
-            .await
-            .expect_err("no S3 there");
-        assert!(err.unavailable, "{err}");
-        assert!(started.elapsed() <= AWS_OPERATION_TIMEOUT + Duration::from_secs(1));
     }
 }
