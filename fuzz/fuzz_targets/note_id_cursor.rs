@@ -18,7 +18,7 @@
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use libfuzzer_sys::fuzz_target;
 use notes::list::{CURSOR_MAX_LEN, MAX_LIMIT};
-use notes::{Cursor, IfMatch, Limit, ListQuery, NoteId};
+use notes::{Cursor, IfMatch, Limit, ListQuery, NoteId, Owner};
 
 fuzz_target!(|text: &str| {
     check_note_id(text);
@@ -44,9 +44,16 @@ fn check_note_id(text: &str) {
     };
     assert_eq!(id.to_string(), text, "a note id that is not canonical");
     assert_eq!(id.to_string().parse::<NoteId>().ok(), Some(id));
-    let cursor = Cursor::after(id).to_string();
-    assert!(cursor.len() <= CURSOR_MAX_LEN, "cursor {cursor:?} too long");
-    assert_eq!(Cursor::parse(&cursor).map(|c| c.position()).ok(), Some(id));
+    let owner = Owner::new("x".repeat(128)).expect("the longest owner");
+    for store in ['f', 'd'] {
+        let cursor = Cursor::issued(id, &owner, store).to_string();
+        assert!(cursor.len() <= CURSOR_MAX_LEN, "cursor {cursor:?} too long");
+        let back = Cursor::parse(&cursor).expect("an issued cursor parses");
+        assert_eq!(back.position(), id);
+        assert!(back.check(&owner, store).is_ok());
+    }
+    // The older, unbound form is refused.
+    assert!(Cursor::parse(&Cursor::after(id).to_string()).is_err());
 }
 
 fn check_cursor(text: &str) {

@@ -1489,3 +1489,49 @@ fn deploy_without_a_manifest_names_the_command_that_writes_one_and_spawns_nothin
         std::fs::read_to_string(&mark).unwrap_or_default()
     );
 }
+
+/// `xtask-aws notes-table` (what `cargo xtask dev --store dynamodb` runs) creates the notes
+/// table with the store's key schema on moto, and a second run finds it there.
+#[tokio::test]
+async fn notes_table_creates_the_table_once_and_then_finds_it() {
+    let endpoint = test_support::moto::endpoint();
+    let table = test_support::unique("notes-dev");
+    for run in 0..2 {
+        let (code, _, stderr) = cli(&[
+            "notes-table",
+            "--endpoint-url",
+            &endpoint,
+            "--table",
+            &table,
+        ]);
+        assert_eq!(code, 0, "run {run}: {stderr}");
+        assert!(
+            stderr.contains(&format!("notes table {table} ready")),
+            "{stderr}"
+        );
+    }
+    let client = test_support::moto::dynamodb(&sdk_config(&endpoint));
+    let described = client.describe_table().table_name(&table).send().await;
+    let keys: Vec<String> = described
+        .as_ref()
+        .ok()
+        .and_then(|d| d.table())
+        .map(|t| {
+            t.key_schema()
+                .iter()
+                .map(|k| k.attribute_name().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        [
+            notes::store::dynamo::PARTITION_KEY,
+            notes::store::dynamo::SORT_KEY
+        ],
+        "{described:?}"
+    );
+    let (code, _, stderr) = cli(&["notes-table", "--endpoint-url", "http://127.0.0.1:9"]);
+    assert_ne!(code, 0, "an unreachable emulator fails");
+    assert!(stderr.contains("is the emulator running?"), "{stderr}");
+}

@@ -18,7 +18,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::common::{PASSWORD, call, fixture_stack, http, real_config, real_stack, start, tempdir};
+use crate::common::{
+    On, PASSWORD, call, fixture_stack, http, real_config, real_stack, real_stack_on, start, tempdir,
+};
 
 /// The prefix of every problem `type` the functions answer with.
 const PROBLEM_TYPE_BASE: &str = "https://notes.example/problems/";
@@ -414,11 +416,21 @@ fn temp_files(dir: &Path) -> Vec<std::path::PathBuf> {
 /// note changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hostile_input_on_every_route_gets_a_4xx_and_changes_nothing() {
+    hostile_input(On::Fs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_input_on_every_route_gets_a_4xx_and_changes_nothing_on_dynamodb() {
+    hostile_input(On::Dynamo).await;
+}
+
+/// The matrix on the store `on`.
+async fn hostile_input(on: On) {
     use Expect::{Gateway, Problem};
     use Who::{A, B, Nobody};
 
     let state = tempdir();
-    let stack = real_stack(state.path()).await;
+    let stack = real_stack_on(state.path(), on).await;
     let api = stack.api_url.clone();
     let client = http();
     let token_a = user(&stack, "alice@example.com");
@@ -426,8 +438,9 @@ async fn hostile_input_on_every_route_gets_a_4xx_and_changes_nothing() {
     let marker_a = format!("alice-private-{}", ulid::Ulid::new());
     let marker_b = format!("bob-private-{}", ulid::Ulid::new());
 
-    // B's note is older than all of A's: A's cursor ("older than A's newest note") then
-    // positions B's listing before B's own note, which B must get, and nothing of A's.
+    // B's note is older than all of A's: were A's cursor ("older than A's newest note") followed,
+    // it would position B's listing before B's own note. It is refused instead: a cursor
+    // belongs to the listing that issued it.
     let b1 = create(&client, &api, &token_b, &marker_b, &marker_b).await;
     let mut a_notes = Vec::new();
     for i in 0..3 {
@@ -507,18 +520,18 @@ async fn hostile_input_on_every_route_gets_a_4xx_and_changes_nothing() {
         .json(valid.clone())
         .expect(Problem(428)),
     );
-    cases.push(case(
-        "A's cursor",
-        B,
-        "GET",
-        format!("/notes?cursor={cursor_a}"),
-    ));
-    cases.push(case(
-        "A's cursor, limit 1",
-        B,
-        "GET",
-        format!("/notes?limit=1&cursor={cursor_a}"),
-    ));
+    cases.push(
+        case("A's cursor", B, "GET", format!("/notes?cursor={cursor_a}")).expect(Problem(400)),
+    );
+    cases.push(
+        case(
+            "A's cursor, limit 1",
+            B,
+            "GET",
+            format!("/notes?limit=1&cursor={cursor_a}"),
+        )
+        .expect(Problem(400)),
+    );
     cases.push(
         case("A's id in the body", B, "POST", "/notes")
             .json(format!(r#"{{"id":"{a1}","title":"t","body":""}}"#))
@@ -994,11 +1007,22 @@ async fn hostile_input_on_every_route_gets_a_4xx_and_changes_nothing() {
         wrong.join("\n")
     );
 
-    // A's cursor only positions B's own listing.
-    let (status, _, page) = call(
+    // A's cursor is refused to B, saying which parameter is wrong, and B's own listing still
+    // holds B's note and nothing else.
+    let (status, _, problem) = call(
         &client,
         reqwest::Method::GET,
         &format!("{api}/notes?cursor={cursor_a}"),
+        Some(&token_b),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["field"], "cursor", "{problem}");
+    let (status, _, page) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/notes"),
         Some(&token_b),
         None,
     )

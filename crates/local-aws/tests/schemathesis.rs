@@ -20,7 +20,7 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{PASSWORD, call, http, real_stack, root, tempdir};
+use crate::common::{On, PASSWORD, call, http, real_stack_on, root, tempdir};
 
 /// Test cases per operation and phase (schemathesis' `--max-examples`).
 const MAX_EXAMPLES: &str = "100";
@@ -87,9 +87,19 @@ fn token(stack: &local_aws::stack::LocalStack, email: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_against_the_contract() {
+    run_schemathesis(On::Fs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_against_the_contract_on_dynamodb() {
+    run_schemathesis(On::Dynamo).await;
+}
+
+/// Every check of schemathesis against the real stack on the store `on`.
+async fn run_schemathesis(on: On) {
     let st = schemathesis();
     let state = tempdir();
-    let stack = real_stack(state.path()).await;
+    let stack = real_stack_on(state.path(), on).await;
     let Some(issuer) = &stack.issuer else {
         panic!("the stack has no local issuer");
     };

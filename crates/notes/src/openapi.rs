@@ -87,12 +87,16 @@ impl PartialSchema for Cursor {
             .schema_type(SchemaType::new(Type::String))
             .description(Some(
                 "An opaque pagination cursor: pass `next_cursor` of the previous page back \
-                 unchanged.",
+                 unchanged. It belongs to the caller's own listing: another user's cursor, one \
+                 of another store or of an older format is a 400.",
             ))
             .min_length(Some(1))
             .max_length(Some(CURSOR_MAX_LEN))
             .pattern(Some(CURSOR_PATTERN))
-            .examples([Cursor::after(example_id()).to_string()])
+            .examples(
+                crate::Owner::new("example-sub")
+                    .map(|owner| Cursor::issued(example_id(), &owner, 'd').to_string()),
+            )
             .into()
     }
 }

@@ -58,15 +58,20 @@ impl<S: Store> NotesService<S> {
     /// `query.cursor`. A note deleted while the page is assembled is skipped.
     ///
     /// # Errors
+    /// [`NotesError::Validation`] (field `cursor`) for a cursor of another store or user,
     /// [`NotesError::Store`] when the store fails.
     pub async fn list(&self, owner: &Owner, query: ListQuery) -> Result<Page, NotesError> {
-        // Only positions are compared: the store reads `owner`'s own notes, so a cursor made
-        // from anybody else's ids cannot reveal anything but `owner`'s notes.
+        // A cursor of another store or user is refused; and the store reads only `owner`'s own
+        // notes whatever position a cursor names.
+        let kind = self.store.kind();
+        if let Some(cursor) = &query.cursor {
+            cursor.check(owner, kind)?;
+        }
         let before = query.cursor.map(|cursor| cursor.position());
         let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
         let page = self.store.list_page(owner, before, limit).await?;
         let next_cursor = match page.notes.last() {
-            Some(last) if page.more => Some(Cursor::after(last.id())),
+            Some(last) if page.more => Some(Cursor::issued(last.id(), owner, kind)),
             _ => None,
         };
         Ok(Page {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use notes::{
     AnyStore, Cursor, DynamoStore, FsStore, Limit, ListQuery, Note, NoteId, NoteInput, NotesError,
-    NotesService, Owner,
+    NotesService, Owner, Store as _,
 };
 use tempfile::TempDir;
 
@@ -65,6 +65,7 @@ contract!(
     delete_missing_is_not_found,
     cross_user_isolation,
     foreign_cursor_reveals_nothing,
+    cursors_of_other_listings_are_refused,
     similar_owner_prefixes_are_isolated,
     count_all_counts_every_user,
     count_stays_exact_under_a_concurrent_mix,
@@ -595,6 +596,47 @@ async fn foreign_cursor_reveals_nothing(service: Service) {
         .expect("list");
     check("alice", &page.items, &bob_ids, &[&a0]);
     assert!(page.next_cursor.is_none());
+}
+
+/// A cursor the service handed out continues only its own listing: another user's, one of
+/// another store and one of the older format are 400s (field `cursor`), never followed.
+async fn cursors_of_other_listings_are_refused(service: Service) {
+    let alice = owner("alice");
+    let bob = owner("bob");
+    create_n(&service, &alice, 3).await;
+    create_n(&service, &bob, 3).await;
+    let page = service.list(&alice, query(1, None)).await.expect("list");
+    let cursor = page.next_cursor.expect("more remain");
+    let text = cursor.to_string();
+    let parsed = Cursor::parse(&text).expect("it parses");
+    let page = service
+        .list(&alice, query(1, Some(parsed)))
+        .await
+        .expect("alice continues her own listing");
+    assert_eq!(page.items.len(), 1);
+    let refused = |result: Result<notes::Page, NotesError>, what: &str| match result {
+        Err(NotesError::Validation(v)) if v.field == "cursor" => {}
+        other => panic!("{what}: expected a cursor validation error, got {other:?}"),
+    };
+    refused(
+        service.list(&bob, query(10, Some(parsed))).await,
+        "alice's cursor used by bob",
+    );
+    let other_kind = if service.store().kind() == 'f' {
+        'd'
+    } else {
+        'f'
+    };
+    let foreign = Cursor::issued(parsed.position(), &alice, other_kind);
+    refused(
+        service.list(&alice, query(10, Some(foreign))).await,
+        "a cursor of another store",
+    );
+    let v1 = Cursor::parse(&Cursor::after(parsed.position()).to_string());
+    assert!(
+        v1.is_err_and(|e| e.field == "cursor"),
+        "the older format does not parse"
+    );
 }
 
 async fn similar_owner_prefixes_are_isolated(service: Service) {

@@ -66,10 +66,10 @@ mod tests {
         assert_eq!(titles(&second), ["n1"]);
         assert!(second["next_cursor"].is_null());
 
-        // User A's cursor gives user B only B's notes.
-        let other =
-            body_json(&http_api::respond(&handle, list("sub-b", &[("cursor", cursor)])).await);
-        assert!(titles(&other).iter().all(|t| t == "someone else's"));
+        // User A's cursor is refused to user B (a 400 naming the cursor), never followed.
+        let other = http_api::respond(&handle, list("sub-b", &[("cursor", cursor)])).await;
+        assert_eq!(other.status(), 400);
+        assert_eq!(body_json(&other)["field"], "cursor");
         let all_b = body_json(&http_api::respond(&handle, list("sub-b", &[])).await);
         assert_eq!(titles(&all_b), ["someone else's"]);
     }

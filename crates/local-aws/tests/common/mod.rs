@@ -77,6 +77,28 @@ pub async fn real_stack(state: &Path) -> LocalStack {
     start(real_config(state)).await
 }
 
+/// Which store a test runs the real stack on.
+#[derive(Clone, Copy, Debug)]
+pub enum On {
+    /// The filesystem store in the state directory (the local default).
+    Fs,
+    /// A fresh table on moto's DynamoDB (`MOTO_ENDPOINT`), as deployed.
+    Dynamo,
+}
+
+/// [`real_config`] on the store `on`, started.
+pub async fn real_stack_on(state: &Path, on: On) -> LocalStack {
+    let mut config = real_config(state);
+    if let On::Dynamo = on {
+        let (table, endpoint_url) = moto_table("stack").await;
+        config.store = local_aws::stack::Store::Dynamo {
+            table,
+            endpoint_url,
+        };
+    }
+    start(config).await
+}
+
 /// The fixture function behind one route `ANY /{proxy+}` (timeout 2 s) with `auth` and
 /// `scopes`, state in `state`, the workspace defaults otherwise.
 pub fn fixture_config(state: &Path, auth: &str, scopes: &[&str]) -> StackConfig {

@@ -216,6 +216,10 @@ impl DynamoStore {
 }
 
 impl Store for DynamoStore {
+    fn kind(&self) -> char {
+        'd'
+    }
+
     async fn put_new(&self, owner: &Owner, note: &Note) -> Result<(), PutError> {
         const OP: &str = "create a note";
         let put = Put::builder()

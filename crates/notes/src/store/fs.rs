@@ -64,6 +64,10 @@ impl FsStore {
 }
 
 impl Store for FsStore {
+    fn kind(&self) -> char {
+        'f'
+    }
+
     async fn put_new(&self, owner: &Owner, note: &Note) -> Result<(), PutError> {
         const OP: &str = "create a note";
         let json = to_json(note, OP)?;

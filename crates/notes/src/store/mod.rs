@@ -74,6 +74,10 @@ pub struct StorePage {
 
 /// Persistent storage of notes, scoped by owner.
 pub trait Store: Send + Sync {
+    /// The letter this kind of store signs its cursors with (`f` filesystem, `d` DynamoDB), so
+    /// that a cursor of one store is refused by another.
+    fn kind(&self) -> char;
+
     /// Stores a new note.
     ///
     /// # Errors
@@ -176,6 +180,14 @@ impl AnyStore {
 }
 
 impl Store for AnyStore {
+    fn kind(&self) -> char {
+        match self {
+            Self::Fs(s) => s.kind(),
+            #[cfg(feature = "dynamodb")]
+            Self::Dynamo(s) => s.kind(),
+        }
+    }
+
     async fn put_new(&self, owner: &Owner, note: &Note) -> Result<(), PutError> {
         match self {
             Self::Fs(s) => s.put_new(owner, note).await,
