@@ -52,7 +52,10 @@ impl Default for DeployOptions {
 /// most `options.concurrency` at a time). Per function:
 ///
 /// 1. compare the package's `code_sha256` with the `CodeSha256` of the version alias `live`
-///    points at, and the package's architecture with the function's: same code → `Unchanged`;
+///    points at, and the package's architecture with the function's: same code → `Unchanged`
+///    (one `GetFunctionConfiguration(Qualifier=live)`, and no bucket check when every function
+///    is unchanged; otherwise the full reads of `$LATEST`, the alias and its version say what
+///    differs, and HeadBucket runs once before anything is written);
 /// 2. put `s3://<artifacts>/<function>/<sha256 hex>.zip`, unless HeadObject finds it;
 /// 3. UpdateFunctionCode from that object, then poll until `LastUpdateStatus` is `Successful`;
 /// 4. check Lambda's `CodeSha256` is the package's;
@@ -75,12 +78,28 @@ pub async fn deploy(
     options: &DeployOptions,
 ) -> Result<Report, Error> {
     preflight(clients, stack).await?;
-    check_bucket(clients, &stack.artifacts_bucket).await?;
     let arch = manifest.arch;
+    // The unchanged path first: one read of `live` a function. Only when something may be
+    // uploaded (or there is nothing to deploy) is the bucket checked, still before any function
+    // is touched.
+    let unchanged = run_bounded(manifest.packages.iter(), options.concurrency, |package| {
+        live_unchanged(clients, stack, package, arch, options)
+    })
+    .await;
+    if unchanged.is_empty() || unchanged.iter().any(Option::is_none) {
+        check_bucket(clients, &stack.artifacts_bucket).await?;
+    }
+    let work: Vec<(&Package, Option<Outcome>)> = manifest.packages.iter().zip(unchanged).collect();
     let entries = run_bounded(
-        manifest.packages.iter(),
+        work.iter(),
         options.concurrency,
-        |package| async move {
+        |(package, unchanged)| async move {
+            if let Some(outcome) = unchanged {
+                return Entry {
+                    function: package.function.clone(),
+                    outcome: outcome.clone(),
+                };
+            }
             let started = Instant::now();
             let outcome = match deploy_one(clients, stack, package, arch, options).await {
                 Ok(outcome) => outcome,
@@ -345,6 +364,47 @@ impl<'a> Function<'a> {
             actual: actual.unwrap_or("(none)").to_owned(),
         }
     }
+}
+
+/// `Some(Unchanged)` when alias `live` already runs `package`'s code on the right architecture,
+/// read with one `GetFunctionConfiguration(Qualifier=live)` (its `CodeSha256`, `Architectures`
+/// and `Version`); `None` otherwise, or when the read fails (the full path then says why).
+async fn live_unchanged(
+    clients: &Clients,
+    stack: &StackOutputs,
+    package: &Package,
+    arch: Arch,
+    options: &DeployOptions,
+) -> Option<Outcome> {
+    let name = stack.lambda_name(&package.function)?;
+    let live = clients
+        .lambda()
+        .get_function_configuration()
+        .function_name(name)
+        .qualifier(ALIAS)
+        .send()
+        .await
+        .ok()?;
+    let lambda_arch = live
+        .architectures()
+        .first()
+        .map_or("x86_64", |a| a.as_str());
+    let version = live.version()?.to_owned();
+    if lambda_arch != arch.as_str()
+        || live.code_sha256() != Some(package.code_sha256.as_str())
+        || version == "$LATEST"
+    {
+        return None;
+    }
+    // The same steps as the full path shows for an unchanged function.
+    options.progress.report(&package.function, &Step::Checking);
+    options.progress.report(
+        &package.function,
+        &Step::Unchanged {
+            version: version.clone(),
+        },
+    );
+    Some(Outcome::Unchanged { version })
 }
 
 async fn deploy_one(
