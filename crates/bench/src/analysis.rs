@@ -95,8 +95,8 @@ pub fn explain(m: &Measurements) -> Vec<(AimId, String)> {
             AimId::ZipWithoutSdk,
             format!(
                 "{function}'s zip is {} ({} bytes over 1 MiB). Nothing of the SDK is in it (no \
-                 `aws-sdk`/`x-amz` strings in the binary; a function without S3 access links \
-                 neither `notes` nor the SDK, a tidy test checks it), so the bytes are tokio, \
+                 `aws-sdk`/`x-amz` strings in the binary; a function without access to the notes \
+                 table links neither `notes` nor the SDK, a tidy test checks it), so the bytes are tokio, \
                  hyper (`lambda_http`), serde and `tracing-subscriber` — whose `env-filter` \
                  feature brings `regex-automata` and `matchers` only to parse `LOG_LEVEL`. \
                  Closing it: a plain level filter instead of `EnvFilter` in `http-api`'s \
@@ -110,7 +110,7 @@ pub fn explain(m: &Measurements) -> Vec<(AimId, String)> {
     }
     out.push((
         AimId::ZipWithSdk,
-        "the SDK functions link `aws-sdk-s3`, `aws-config` and their credential providers \
+        "the SDK functions link `aws-sdk-dynamodb`, `aws-config` and their credential providers \
          (SSO, STS, process). Closing it: features of `aws-config` trimmed to the environment and \
          web-identity providers Lambda needs, and `opt-level = \"z\"`."
             .to_owned(),

@@ -2,7 +2,7 @@
 //!
 //! `cost = requests × price_per_request + requests × billed_seconds × memory_GB × price_per_GB_s`,
 //! where the billed duration is the measured one rounded up to the next whole millisecond
-//! (at least 1 ms), as Lambda bills. API Gateway, S3, CloudWatch Logs and data transfer are
+//! (at least 1 ms), as Lambda bills. API Gateway, DynamoDB, CloudWatch Logs and data transfer are
 //! not included.
 
 use serde::{Deserialize, Serialize};

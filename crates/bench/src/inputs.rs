@@ -1,5 +1,5 @@
-//! What the bench reads from disk rather than measures with a clock: file sizes, whether a
-//! function links the AWS SDK, criterion's estimates, and a description of the machine.
+//! What the bench reads from disk rather than measures with a clock: file sizes, criterion's
+//! estimates, and a description of the machine.
 
 use std::path::Path;
 
@@ -8,47 +8,17 @@ use serde_json::Value;
 use crate::model::{JwtRow, SizeRow};
 
 /// Sizes of `function`'s arm64 zip (`<lambda_dir>/<function>/bootstrap.zip`) and x86_64
-/// binary (`<bin_dir>/<function>`), and whether its crate (`<functions_dir>/<function>`)
-/// depends on `notes` (whose DynamoDB store brings the AWS SDK).
+/// binary (`<bin_dir>/<function>`); `with_sdk` is whether the function table gives it access
+/// to the notes table (the only functions that link the AWS SDK).
 #[must_use]
-pub fn size_row(
-    function: &str,
-    lambda_dir: &Path,
-    bin_dir: &Path,
-    functions_dir: &Path,
-) -> SizeRow {
+pub fn size_row(function: &str, with_sdk: bool, lambda_dir: &Path, bin_dir: &Path) -> SizeRow {
     let size = |path: &Path| std::fs::metadata(path).ok().map(|m| m.len());
-    let manifest = std::fs::read_to_string(functions_dir.join(function).join("Cargo.toml"))
-        .unwrap_or_default();
     SizeRow {
         function: function.to_owned(),
         arm64_zip: size(&lambda_dir.join(function).join("bootstrap.zip")),
         x86_64_binary: size(&bin_dir.join(function)),
-        with_sdk: depends_on(&manifest, "notes"),
+        with_sdk,
     }
-}
-
-/// Whether a `Cargo.toml`'s `[dependencies]` table names `krate`.
-#[must_use]
-pub fn depends_on(manifest: &str, krate: &str) -> bool {
-    let mut in_dependencies = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_dependencies = line == "[dependencies]";
-            continue;
-        }
-        if in_dependencies {
-            let name = line
-                .split(['=', '.', ' '])
-                .next()
-                .unwrap_or_default()
-                .trim_matches('"');
-            if name == krate {
-                return true;
-            }
-        }
-    }
-    false
 }
 
 /// Criterion's estimates for benchmark `id` under `criterion_dir`
@@ -113,27 +83,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dependencies_are_read_from_the_dependencies_table_only() {
-        let manifest = r#"
-[package]
-name = "create-note"
-
-[dependencies]
-cognito-claims.workspace = true
-notes.workspace = true
-
-[dev-dependencies]
-notes-extra = "1"
-"#;
-        assert!(depends_on(manifest, "notes"));
-        assert!(depends_on(manifest, "cognito-claims"));
-        assert!(!depends_on(manifest, "notes-extra"));
-        let me = "[dependencies]\nhttp-api = { workspace = true }\n\n[dev-dependencies]\nnotes = \"1\"\n";
-        assert!(!depends_on(me, "notes"));
-        assert!(depends_on("[dependencies]\n\"notes\" = \"1\"\n", "notes"));
-    }
-
-    #[test]
     fn criterion_estimates() {
         let text = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":24900.5,"upper_bound":25100.0},"point_estimate":25000.0,"standard_error":50.0},"median":{}}"#;
         let row = parse_estimates("verify_id_token", text);
@@ -153,19 +102,14 @@ notes-extra = "1"
             Ok(d) => d,
             Err(e) => panic!("tempdir: {e}"),
         };
-        let fdir = dir.path().join("functions/me");
-        let written = std::fs::create_dir_all(&fdir)
-            .and_then(|()| {
-                std::fs::write(fdir.join("Cargo.toml"), "[dependencies]\nnotes = \"1\"\n")
-            })
-            .and_then(|()| std::fs::create_dir_all(dir.path().join("lambda/me")))
+        let written = std::fs::create_dir_all(dir.path().join("lambda/me"))
             .and_then(|()| std::fs::write(dir.path().join("lambda/me/bootstrap.zip"), [0; 10]));
         assert!(written.is_ok(), "{written:?}");
         let row = size_row(
             "me",
+            true,
             &dir.path().join("lambda"),
             &dir.path().join("release"),
-            &dir.path().join("functions"),
         );
         assert_eq!(row.arm64_zip, Some(10));
         assert_eq!(row.x86_64_binary, None);

@@ -334,8 +334,10 @@ fn render_sizes(out: &mut String, m: &Measurements) {
         out,
         "## Sizes\n\n`target/lambda/<function>/bootstrap.zip` as `cargo xtask package` builds it \
          (arm64, deterministic zip, Deflate 9) and the stripped x86_64 release binary \
-         `target/release/<function>`. \"AWS SDK\": the function depends on the `notes` crate, \
-         whose DynamoDB store links `aws-sdk-dynamodb`. 1 MiB = 1,048,576 bytes.\n"
+         `target/release/<function>`. \"AWS SDK\": the function table gives the function access \
+         to the notes table (`dynamodb = [...]` in its `Cargo.toml`), so it links the DynamoDB \
+         store and `aws-sdk-dynamodb`; a tidy test keeps the SDK out of every other function. \
+         1 MiB = 1,048,576 bytes.\n"
     );
     let _ = writeln!(
         out,
@@ -624,8 +626,9 @@ fn render_cost(out: &mut String, m: &Measurements) {
          duration measured above: `cost = 1e6 × $0.20 / 1e6 + 1e6 × ceil(ms) / 1000 s × {} / \
          1024 GB × $0.0000133334 per GB-s` (billed duration rounded up to 1 ms). Prices: {}. The \
          last column assumes 1 % of requests are cold starts billed at the cold median (Lambda \
-         bills the init phase). API Gateway (HTTP API, $1.00 per million in us-east-1), S3 and \
-         logs are not included. The durations are this machine's x86_64 timings, not Graviton's.\n",
+         bills the init phase). API Gateway (HTTP API, $1.00 per million in us-east-1), DynamoDB \
+         (`IaC/README.md`, \"Cost notes\") and logs are not included. The durations are this \
+         machine's x86_64 timings, not Graviton's.\n",
         cost::MEMORY_MB,
         cost::MEMORY_MB,
         cost::PRICE_SOURCE,

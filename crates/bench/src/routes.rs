@@ -23,6 +23,9 @@ pub struct Route {
     pub memory: u32,
     /// Timeout in seconds.
     pub timeout: u32,
+    /// Whether the function may use the notes table, and so links the AWS SDK (a tidy test
+    /// keeps the SDK out of every other function).
+    pub uses_table: bool,
 }
 
 impl Route {
@@ -49,6 +52,7 @@ pub fn load(path: &Path) -> Result<Vec<Route>, TableError> {
             groups: route.groups.clone(),
             memory: function.memory,
             timeout: function.timeout,
+            uses_table: !function.dynamodb.is_empty(),
         })
         .collect())
 }

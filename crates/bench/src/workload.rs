@@ -247,6 +247,7 @@ mod tests {
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             memory: 128,
             timeout: 10,
+            uses_table: false,
         }
     }
 

@@ -234,13 +234,12 @@ async fn run(args: Args) -> Result<(), String> {
     };
 
     eprintln!("bench: sizes");
-    let functions_dir = root.join("crates/functions");
     for route in &routes {
         m.sizes.push(inputs::size_row(
             &route.function,
+            route.uses_table,
             &lambda_dir,
             &bin_dir,
-            &functions_dir,
         ));
     }
 
@@ -251,7 +250,7 @@ async fn run(args: Args) -> Result<(), String> {
             "filesystem store in a fresh directory {}",
             if notes.starts_with("/dev/shm") {
                 "on tmpfs, `/dev/shm` (the store's fsyncs cost nothing, so this machine's disk, shared with \
-                 other work, is not what gets measured; in AWS these functions call S3 instead)"
+                 other work, is not what gets measured; in AWS these functions call DynamoDB instead)"
             } else {
                 "under the work directory"
             }
