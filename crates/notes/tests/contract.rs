@@ -69,6 +69,7 @@ contract!(
     similar_owner_prefixes_are_isolated,
     count_all_counts_every_user,
     count_stays_exact_under_a_concurrent_mix,
+    import_new_lists_newest_first_and_counts,
     malicious_identifiers_never_reach_the_store,
 );
 
@@ -687,6 +688,55 @@ async fn count_all_counts_every_user(service: Service) {
         .await
         .expect("replace");
     assert_eq!(service.count_all().await.expect("count"), 4);
+}
+
+/// A bulk import (60 notes: on DynamoDB three `BatchWriteItem` calls, the last one short) is
+/// listed and counted like notes created one by one, and the store keeps working after it.
+async fn import_new_lists_newest_first_and_counts(service: Service) {
+    let alice = owner("alice");
+    create_n(&service, &owner("bob"), 2).await;
+    // Stored times have millisecond precision.
+    let now = chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis())
+        .expect("a time");
+    let notes: Vec<Note> = (0..60)
+        .map(|i| {
+            let content = input(&format!("imported {i}"), "b", &["t"])
+                .validate()
+                .expect("valid");
+            Note::new(NoteId::new(), content, now, now)
+        })
+        .collect();
+    let written = service
+        .store()
+        .import_new(&alice, &notes)
+        .await
+        .expect("import");
+    assert_eq!(written, 60);
+    assert_eq!(service.count_all().await.expect("count"), 62);
+    let listed: Vec<NoteId> = all_pages(&service, &alice, 25)
+        .await
+        .into_iter()
+        .flatten()
+        .map(|n| n.id())
+        .collect();
+    let mut expected: Vec<NoteId> = notes.iter().map(Note::id).collect();
+    expected.reverse();
+    assert_eq!(listed, expected, "newest first, each once");
+    let got = service.get(&alice, &notes[7].id()).await.expect("get");
+    assert_eq!(got, notes[7]);
+    service
+        .delete(&alice, &notes[7].id())
+        .await
+        .expect("delete");
+    assert_eq!(service.count_all().await.expect("count"), 61);
+    assert_eq!(
+        service
+            .store()
+            .import_new(&alice, &[])
+            .await
+            .expect("empty"),
+        0
+    );
 }
 
 /// Creates, deletes (some of them twice, racing) and replaces from many tasks at once, then

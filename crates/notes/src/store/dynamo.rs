@@ -20,13 +20,15 @@
 //!   a cursor can never name another partition. Strongly consistent, so a note is listed as
 //!   soon as its create returned.
 //! - count: one `BatchGetItem` of the counter shards.
+//! - bulk load ([`DynamoStore::import_new`], for seeding a benchmark or loading an export):
+//!   `BatchWriteItem`, 25 notes a call, then one `UpdateItem` per counter shard touched.
 //!
 //! `owner` and counter keys cannot collide: an [`Owner`] holds only letters, digits, `_` and
 //! `-`. Key and attribute names go through expression attribute names everywhere (`owner` is
 //! one of DynamoDB's reserved words). The table itself is Terraform's (`IaC/modules/notes_table`,
 //! on AWS) or [`DynamoStore::create_table`]'s (the local stack on moto, the tests).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +37,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason, Delete, KeySchemaElement,
-    KeyType, KeysAndAttributes, Put, ScalarAttributeType, TransactWriteItem, Update,
+    KeyType, KeysAndAttributes, Put, PutRequest, ScalarAttributeType, TransactWriteItem, Update,
+    WriteRequest,
 };
 
 use super::{Store, StorePage, Version};
@@ -52,6 +55,9 @@ pub const SORT_KEY: &str = "id";
 pub const COUNTER_SHARDS: u32 = 16;
 /// How often a transaction that met another one on the same item is tried again.
 const TRANSACTION_ATTEMPTS: u32 = 5;
+/// The most items one `BatchWriteItem` takes ("BatchWriteItem", Amazon DynamoDB API
+/// Reference).
+const BATCH_WRITE_ITEMS: usize = 25;
 
 /// Notes stored as items of a DynamoDB table.
 #[derive(Debug, Clone)]
@@ -114,6 +120,99 @@ impl DynamoStore {
         }
     }
 
+    /// Writes `notes` of `owner` in bulk: `BatchWriteItem`, 25 a call (what DynamoDB leaves
+    /// unprocessed is sent again, a bounded number of times), then adds them to the counters,
+    /// one `UpdateItem` per shard touched. For notes that do not exist yet (fresh ids, as a
+    /// benchmark's seeding or the load of an export into an empty table): a bulk write has no
+    /// condition, so an id that exists is overwritten and counted twice. Not a transaction:
+    /// when it fails part-way, what was written stays and is counted before the error is
+    /// returned, so the counters match the items except after a crash in between.
+    ///
+    /// Returns how many notes were written.
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB refuses or cannot be reached (unavailable when it keeps
+    /// items unprocessed).
+    pub async fn import_new(&self, owner: &Owner, notes: &[Note]) -> Result<u64, StoreError> {
+        const OP: &str = "import notes";
+        let mut per_shard: HashMap<u128, i64> = HashMap::new();
+        let mut written: u64 = 0;
+        let mut failure = None;
+        'chunks: for chunk in notes.chunks(BATCH_WRITE_ITEMS) {
+            let mut pending: Vec<&Note> = chunk.iter().collect();
+            for attempt in 1..=TRANSACTION_ATTEMPTS {
+                let mut requests = Vec::with_capacity(pending.len());
+                for note in &pending {
+                    let put = PutRequest::builder()
+                        .set_item(Some(Self::item(owner, note, OP)?))
+                        .build()
+                        .map_err(|e| StoreError::new(BACKEND, OP, e.to_string()))?;
+                    requests.push(WriteRequest::builder().put_request(put).build());
+                }
+                let output = match self
+                    .client
+                    .batch_write_item()
+                    .request_items(self.table.as_ref(), requests)
+                    .send()
+                    .await
+                {
+                    Ok(output) => output,
+                    Err(e) => {
+                        failure = Some(sdk_error(OP, &e));
+                        break 'chunks;
+                    }
+                };
+                let unprocessed: HashSet<&str> = output
+                    .unprocessed_items()
+                    .and_then(|u| u.get(self.table.as_ref()))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.put_request()?.item().get(SORT_KEY)?.as_s().ok())
+                    .map(String::as_str)
+                    .collect();
+                let (left, done): (Vec<&Note>, Vec<&Note>) = pending
+                    .into_iter()
+                    .partition(|n| unprocessed.contains(n.id().to_string().as_str()));
+                for note in done {
+                    written += 1;
+                    *per_shard.entry(Self::shard_of(&note.id())).or_default() += 1;
+                }
+                pending = left;
+                if pending.is_empty() {
+                    continue 'chunks;
+                }
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+            }
+            failure = Some(StoreError::unavailable(
+                BACKEND,
+                OP,
+                format!(
+                    "{} notes stayed unprocessed after {TRANSACTION_ATTEMPTS} attempts (throttled)",
+                    pending.len()
+                ),
+            ));
+            break;
+        }
+        let mut shards: Vec<(u128, i64)> = per_shard.into_iter().collect();
+        shards.sort_unstable();
+        for (shard, delta) in shards {
+            self.client
+                .update_item()
+                .table_name(self.table.as_ref())
+                .set_key(Some(Self::key(&format!("#count#{shard}"), "#")))
+                .update_expression("ADD #n :delta")
+                .expression_attribute_names("#n", "n")
+                .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+                .send()
+                .await
+                .map_err(|e| sdk_error(OP, &e))?;
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(written),
+        }
+    }
+
     fn key(owner: &str, id: &str) -> HashMap<String, AttributeValue> {
         HashMap::from([
             (
@@ -131,8 +230,11 @@ impl DynamoStore {
     /// The counter shard of a note: picked by its id, so a create and the delete of the same
     /// note meet the same shard.
     fn shard_key(id: &NoteId) -> HashMap<String, AttributeValue> {
-        let shard = id.as_ulid().0 % u128::from(COUNTER_SHARDS);
-        Self::key(&format!("#count#{shard}"), "#")
+        Self::key(&format!("#count#{}", Self::shard_of(id)), "#")
+    }
+
+    fn shard_of(id: &NoteId) -> u128 {
+        id.as_ulid().0 % u128::from(COUNTER_SHARDS)
     }
 
     /// `ADD n :delta` on the note's counter shard.

@@ -179,6 +179,36 @@ impl AnyStore {
     }
 }
 
+impl AnyStore {
+    /// Writes `notes` of `owner`, all new (fresh ids), as fast as the store allows: on
+    /// DynamoDB in bulk ([`DynamoStore::import_new`]: 25 a call, the counters once per shard),
+    /// on the filesystem one create after another. For seeding a benchmark and loading an
+    /// export; returns how many were written.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails (what was written before stays, and is counted);
+    /// on the filesystem an id that exists is an error too.
+    pub async fn import_new(&self, owner: &Owner, notes: &[Note]) -> Result<u64, StoreError> {
+        match self {
+            Self::Fs(s) => {
+                for note in notes {
+                    s.put_new(owner, note).await.map_err(|e| match e {
+                        PutError::Store(e) => e,
+                        other => StoreError::new(
+                            "fs",
+                            "import notes",
+                            format!("note {}: {other}", note.id()),
+                        ),
+                    })?;
+                }
+                Ok(notes.len() as u64)
+            }
+            #[cfg(feature = "dynamodb")]
+            Self::Dynamo(s) => s.import_new(owner, notes).await,
+        }
+    }
+}
+
 impl Store for AnyStore {
     fn kind(&self) -> char {
         match self {
