@@ -2,9 +2,9 @@
 //! (the figures quoted are this run's). [`crate::report::render`] shows the text of the aims
 //! that were missed; the causes are the ones found while building the bench.
 
-use crate::model::{Measurements, Runtime, Server};
-use crate::report::{AimId, P99_CONCURRENCY, P99_ROUTE, throughput_ratios};
-use crate::stats::{Summary, fmt_mib, fmt_ms, fmt_ratio, fmt_secs, ratio};
+use crate::model::{GrowthRow, Measurements, Runtime, Server};
+use crate::report::{AimId, P99_CONCURRENCY, P99_ROUTE, growth_spans, throughput_ratios};
+use crate::stats::{Summary, fmt_count, fmt_mib, fmt_ms, fmt_ratio, fmt_secs, ratio};
 
 /// An explanation for each aim this run can explain (the report shows those that missed).
 #[must_use]
@@ -235,6 +235,62 @@ pub fn explain(m: &Measurements) -> Vec<(AimId, String)> {
         out.push((AimId::RedeployVsNaive, text.clone()));
         out.push((AimId::RedeployTime, text));
     }
+
+    let grown: Vec<String> = growth_spans(m, true, GrowthRow::calls_per_request)
+        .into_iter()
+        .filter(|s| s.last > s.first + 1e-9)
+        .map(|s| {
+            format!(
+                "{} on {} from {} to {} calls",
+                s.request,
+                s.store,
+                fmt_count(s.first),
+                fmt_count(s.last)
+            )
+        })
+        .collect();
+    if !grown.is_empty() {
+        out.push((
+            AimId::GrowthCalls,
+            format!(
+                "{}. A page is meant to be one `Query` (`Limit` = page + 1, the cursor as \
+                 `ExclusiveStartKey`) and the count one `BatchGetItem` of the counter shards \
+                 whatever the table holds; a count of calls that grows with the notes means \
+                 the store reads something per note or per page of notes: the operations in \
+                 the growth table below say which.",
+                grown.join("; ")
+            ),
+        ));
+    }
+    let slowed: Vec<String> = growth_spans(m, false, |r| r.p50_ms)
+        .into_iter()
+        .filter(|s| s.store == "filesystem")
+        .filter_map(|s| {
+            let r = ratio(s.last, s.first)?;
+            (r > 2.0).then(|| {
+                format!(
+                    "{} from {} ms to {} ms ({})",
+                    s.request,
+                    fmt_ms(s.first),
+                    fmt_ms(s.last),
+                    fmt_ratio(Some(r))
+                )
+            })
+        })
+        .collect();
+    if !slowed.is_empty() {
+        out.push((
+            AimId::GrowthTime,
+            format!(
+                "{}. The filesystem store reads no note it does not return: a page binary-searches \
+                 the owner's sorted index (26 bytes a note) and reads its records, the count adds \
+                 one index length per owner; what is left to grow is the filesystem's own cost \
+                 of a directory holding every note of the owner (each page opens its notes by \
+                 name there) and the index's size in the page cache.",
+                slowed.join("; ")
+            ),
+        ));
+    }
     out
 }
 
@@ -265,5 +321,30 @@ mod tests {
         assert!(of(AimId::RedeployVsNaive).contains("about 3.00 ms"));
         assert!(of(AimId::RedeployVsNaive).contains("(10 calls, one after the other, 1.30 s)"));
         assert!(of(AimId::ZipWithoutSdk).starts_with("me's zip is 0.86 MiB (0 bytes over"));
+        // The fixture's growth is flat: nothing to explain.
+        assert_eq!(of(AimId::GrowthCalls), "");
+        assert_eq!(of(AimId::GrowthTime), "");
+        let mut grown = m.clone();
+        for row in grown.growth.iter_mut().filter(|r| r.notes == 100_000) {
+            if row.request == "GET /notes" {
+                row.calls.insert("GetItem".to_owned(), 20.0);
+                row.p50_ms = 9.0;
+            }
+        }
+        let text = explain(&grown);
+        let of = |id: AimId| {
+            text.iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            of(AimId::GrowthCalls).starts_with("GET /notes on dynamodb from 1 to 21 calls."),
+            "{text:?}"
+        );
+        assert!(
+            of(AimId::GrowthTime).starts_with("GET /notes from 1.00 ms to 9.00 ms (9.0×)."),
+            "{text:?}"
+        );
     }
 }

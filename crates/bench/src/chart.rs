@@ -1,6 +1,8 @@
 //! The report's chart, an SVG drawn with plotters: cold start medians per function (with the
 //! Python handler), and warm p99 latency and throughput per route at concurrency 32 (local
-//! gateway against `cargo lambda watch`). Log scales: the values span orders of magnitude.
+//! gateway against `cargo lambda watch`), and how the store's calls (DynamoDB) and time
+//! (filesystem) per request grow with the notes. Log scales: the values span orders of
+//! magnitude.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -28,6 +30,12 @@ struct Panel {
 const RUST: RGBColor = RGBColor(0xb7, 0x41, 0x0e);
 const PYTHON: RGBColor = RGBColor(0x30, 0x69, 0x98);
 const WATCH: RGBColor = RGBColor(0x80, 0x80, 0x80);
+/// One colour per growth request ([`crate::growth::REQUESTS`]).
+const REQUEST_COLORS: [RGBColor; 3] = [
+    RGBColor(0xb7, 0x41, 0x0e),
+    RGBColor(0xe0, 0x8a, 0x3c),
+    RGBColor(0x30, 0x69, 0x98),
+];
 
 /// The chart as SVG text, or `None` when nothing it shows was measured.
 ///
@@ -146,7 +154,82 @@ fn panels(m: &Measurements) -> Vec<Panel> {
             format: |v| format!("{v:.0}"),
         });
     }
+    for (store, counted, title, y_label, format) in [
+        (
+            "dynamodb",
+            true,
+            "DynamoDB store: calls per request as the notes grow (counted on moto)",
+            "calls (log)",
+            crate::stats::fmt_count as fn(f64) -> String,
+        ),
+        (
+            "filesystem",
+            false,
+            "Filesystem store (tmpfs): p50 as the notes grow",
+            "ms (log)",
+            fmt_ms,
+        ),
+    ] {
+        if let Some(panel) = growth_panel(m, store, counted, title, y_label, format) {
+            panels.push(panel);
+        }
+    }
     panels
+}
+
+/// Bars per note count, one series per request: calls per request (`counted`) or p50.
+fn growth_panel(
+    m: &Measurements,
+    store: &str,
+    counted: bool,
+    title: &str,
+    y_label: &'static str,
+    format: fn(f64) -> String,
+) -> Option<Panel> {
+    let rows: Vec<&crate::model::GrowthRow> = m
+        .growth
+        .iter()
+        .filter(|r| r.store == store && r.samples > 0 && (!counted || r.counted))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut sizes: Vec<u64> = rows.iter().map(|r| r.notes).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let series = crate::growth::REQUESTS
+        .iter()
+        .zip(REQUEST_COLORS)
+        .map(|(&request, color)| Series {
+            name: request,
+            color,
+            values: sizes
+                .iter()
+                .map(|&n| {
+                    rows.iter()
+                        .find(|r| r.request == request && r.notes == n)
+                        .map(|r| {
+                            if counted {
+                                r.calls_per_request()
+                            } else {
+                                r.p50_ms
+                            }
+                        })
+                })
+                .collect(),
+        })
+        .collect();
+    Some(Panel {
+        title: title.to_owned(),
+        y_label,
+        categories: sizes
+            .iter()
+            .map(|&n| format!("{} notes", crate::stats::fmt_count(n as f64)))
+            .collect(),
+        series,
+        aim: None,
+        format,
+    })
 }
 
 fn draw<DB: DrawingBackend>(
@@ -273,6 +356,10 @@ mod tests {
             "cargo lambda watch (no JWT)",
             "aim: 10 ms",
             "12.5",
+            "DynamoDB store: calls per request as the notes grow (counted on moto)",
+            "Filesystem store (tmpfs): p50 as the notes grow",
+            "100,000 notes",
+            "GET /admin/stats",
         ] {
             assert!(svg.contains(needle), "missing {needle:?}");
         }

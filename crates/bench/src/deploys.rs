@@ -183,7 +183,9 @@ pub async fn run(
     Ok(result)
 }
 
-fn sdk_config(endpoint: &str) -> SdkConfig {
+/// The SDK configuration for moto server at `endpoint`: us-east-1, fixed test credentials.
+#[must_use]
+pub fn moto_config(endpoint: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -212,7 +214,7 @@ impl Fixture {
             what: what.to_owned(),
             cause,
         };
-        let config = sdk_config(endpoint);
+        let config = moto_config(endpoint);
         let clients = deploy::Clients::from_sdk_config(&config)
             .map_err(|e| setup("clients", e.to_string()))?;
         let id = ulid::Ulid::new().to_string().to_lowercase();

@@ -14,6 +14,8 @@
 //! - [`cold`]: cold starts and warm invocations under the Runtime API emulator;
 //! - [`warm`]: closed-loop HTTP load, and `cargo lambda watch` to compare with;
 //! - [`deploys`]: `cargo xtask deploy`'s engine against the naive path, on moto server;
+//! - [`growth`]: what a list page and the count cost as the notes grow, per store (calls
+//!   counted by a proxy in front of moto);
 //! - [`inputs`]: sizes, criterion's estimates, the machine;
 //! - [`analysis`]: why a missed aim was missed and what would close it;
 //! - [`report`]: `BENCHMARKS.md`; [`chart`]: the SVG chart;
@@ -26,6 +28,7 @@ pub mod chart;
 pub mod cold;
 pub mod cost;
 pub mod deploys;
+pub mod growth;
 pub mod inputs;
 pub mod latency;
 pub mod model;

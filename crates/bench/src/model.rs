@@ -21,6 +21,9 @@ pub struct Measurements {
     pub jwt: Option<JwtRow>,
     /// Deploys against moto server.
     pub deploy: Option<DeployResult>,
+    /// How `GET /notes` and `GET /admin/stats` cost as the notes grow, per store.
+    #[serde(default)]
+    pub growth: Vec<GrowthRow>,
     /// Parts that were skipped or failed, with the reason.
     pub skipped: Vec<String>,
 }
@@ -53,8 +56,44 @@ pub struct SizeRow {
     pub arm64_zip: Option<u64>,
     /// `target/release/<function>` (x86_64, stripped), bytes.
     pub x86_64_binary: Option<u64>,
-    /// Whether the function links the AWS SDK (it depends on the `notes` crate's DynamoDB store).
+    /// Whether the function links the AWS SDK (the function table gives it access to the
+    /// notes table).
     pub with_sdk: bool,
+}
+
+/// One request's series at one note count on one store ([`crate::growth`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GrowthRow {
+    /// `filesystem` or `dynamodb`.
+    pub store: String,
+    /// How many notes were stored (all of one user).
+    pub notes: u64,
+    /// `GET /notes`, `GET /notes, next page` or `GET /admin/stats`.
+    pub request: String,
+    /// Correct answers timed.
+    pub samples: usize,
+    /// Their median, ms.
+    pub p50_ms: f64,
+    /// Their 95th percentile, ms.
+    pub p95_ms: f64,
+    /// Whether the store's calls were counted (a remote store, through the counting proxy).
+    pub counted: bool,
+    /// Store calls per request, by operation (`Query`, `BatchGetItem`, …).
+    pub calls: BTreeMap<String, f64>,
+    /// Answers by HTTP status.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Failed invocations and wrong answers.
+    pub errors: u64,
+    /// Why the row is empty or what the first error was.
+    pub note: Option<String>,
+}
+
+impl GrowthRow {
+    /// Store calls per request, all operations together.
+    #[must_use]
+    pub fn calls_per_request(&self) -> f64 {
+        self.calls.values().sum()
+    }
 }
 
 /// Which runtime a [`FunctionRow`] measured.

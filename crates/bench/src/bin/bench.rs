@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use bench::cold::{self, Counts, Target};
 use bench::deploys::{self, Repeats};
+use bench::growth::{self, Backend, CountingProxy};
 use bench::model::{Measurements, Meta, Runtime, Server};
 use bench::routes::{self, Route};
 use bench::warm::{self, Load, Request, Watch, WatchConfig};
 use bench::workload::{self, Workload};
-use bench::{analysis, chart, inputs, report};
+use bench::{analysis, chart, inputs, report, stats};
 use clap::Parser;
 use local_aws::stack::{LocalStack, StackConfig, Store, Trust};
 
@@ -56,10 +57,42 @@ struct Args {
     /// all-changed deploy.
     #[arg(long)]
     quick: bool,
+    /// Measure only these parts (repeatable; default: all of them). The report says which
+    /// parts were left out.
+    #[arg(long, value_enum, value_name = "PART")]
+    only: Vec<Part>,
     /// Measure nothing: render the report and chart again from an earlier run's
     /// `results.json` (after a change to the report's wording or layout).
     #[arg(long, value_name = "RESULTS_JSON")]
     from_results: Option<PathBuf>,
+}
+
+/// The parts of a run, for `--only`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    /// Zip and binary sizes.
+    Sizes,
+    /// Cold starts and warm invocations per function (and the Python handler).
+    Cold,
+    /// Warm load through the local gateway (and `cargo lambda watch`).
+    Warm,
+    /// A request's cost as the notes grow, per store.
+    Growth,
+    /// JWT verification (criterion's output).
+    Jwt,
+    /// Deploys against moto.
+    Deploy,
+}
+
+impl Args {
+    /// Whether `part` is measured in this run; when not, says so in `skipped`.
+    fn wants(&self, part: Part, skipped: &mut Vec<String>) -> bool {
+        let wanted = self.only.is_empty() || self.only.contains(&part);
+        if !wanted {
+            skipped.push(format!("{part:?}: left out (--only)").to_lowercase());
+        }
+        wanted
+    }
 }
 
 /// How much of everything, per mode.
@@ -73,6 +106,8 @@ struct Plan {
     concurrencies: [usize; 2],
     repeats: Repeats,
     watch: bool,
+    growth_sizes: &'static [u64],
+    growth_requests: usize,
 }
 
 impl Plan {
@@ -92,6 +127,8 @@ impl Plan {
                     naive: 1,
                 },
                 watch: false,
+                growth_sizes: &[10, 1_000],
+                growth_requests: 5,
             }
         } else {
             Self {
@@ -108,6 +145,8 @@ impl Plan {
                     naive: 3,
                 },
                 watch: true,
+                growth_sizes: &[10, 1_000, 10_000, 100_000],
+                growth_requests: 20,
             }
         }
     }
@@ -144,6 +183,18 @@ impl Plan {
                     self.repeats.one_changed,
                     self.repeats.all_changed,
                     self.repeats.naive
+                ),
+            ),
+            (
+                "growth",
+                format!(
+                    "{} notes of one user; per size and request one warm-up, then {} counted",
+                    self.growth_sizes
+                        .iter()
+                        .map(|n| stats::fmt_count(*n as f64))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.growth_requests
                 ),
             ),
             (
@@ -233,8 +284,13 @@ async fn run(args: Args) -> Result<(), String> {
         ..Measurements::default()
     };
 
-    eprintln!("bench: sizes");
-    for route in &routes {
+    if args.wants(Part::Sizes, &mut m.skipped) {
+        eprintln!("bench: sizes");
+    }
+    for route in routes
+        .iter()
+        .filter(|_| args.only.is_empty() || args.only.contains(&Part::Sizes))
+    {
         m.sizes.push(inputs::size_row(
             &route.function,
             route.uses_table,
@@ -257,26 +313,41 @@ async fn run(args: Args) -> Result<(), String> {
         ),
     );
     let measured = async {
-        cold_starts(
-            &mut m,
-            &args,
-            &plan,
-            &routes,
-            &bin_dir,
-            &work,
-            &notes.join("cold"),
-        )
-        .await?;
-        warm_runs(
-            &mut m,
-            &args,
-            &plan,
-            table,
-            &bin_dir,
-            &work,
-            &notes.join("stack"),
-        )
-        .await;
+        if args.wants(Part::Cold, &mut m.skipped) {
+            cold_starts(
+                &mut m,
+                &args,
+                &plan,
+                &routes,
+                &bin_dir,
+                &work,
+                &notes.join("cold"),
+            )
+            .await?;
+        }
+        if args.wants(Part::Warm, &mut m.skipped) {
+            warm_runs(
+                &mut m,
+                &args,
+                &plan,
+                table,
+                &bin_dir,
+                &work,
+                &notes.join("stack"),
+            )
+            .await;
+        }
+        if args.wants(Part::Growth, &mut m.skipped) {
+            growth_runs(
+                &mut m,
+                &args,
+                &plan,
+                &routes,
+                &bin_dir,
+                &notes.join("growth"),
+            )
+            .await;
+        }
         Ok::<(), String>(())
     }
     .await;
@@ -284,6 +355,7 @@ async fn run(args: Args) -> Result<(), String> {
     measured?;
 
     match &args.criterion_dir {
+        _ if !args.wants(Part::Jwt, &mut m.skipped) => {}
         Some(dir) => match inputs::criterion_estimate(dir, "jwt/verify_id_token") {
             Ok(row) => m.jwt = Some(row),
             Err(e) => m.skipped.push(format!("JWT verification: {e}")),
@@ -294,6 +366,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
 
     match &args.moto_endpoint {
+        _ if !args.wants(Part::Deploy, &mut m.skipped) => {}
         Some(endpoint) => {
             let deploy_inputs: Vec<deploys::Input> = routes
                 .iter()
@@ -501,6 +574,112 @@ fn python_wrapper(root: &Path, python: &Path, work: &Path) -> Result<PathBuf, St
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(path)
+}
+
+/// How `GET /notes` and `GET /admin/stats` cost as the notes grow: on the filesystem store
+/// (tmpfs), and on DynamoDB (moto, through the call-counting proxy) when moto is given.
+async fn growth_runs(
+    m: &mut Measurements,
+    args: &Args,
+    plan: &Plan,
+    routes: &[Route],
+    bin_dir: &Path,
+    notes: &Path,
+) {
+    let find = |key: &str| routes.iter().find(|r| r.route_key == key);
+    let (Some(list), Some(stats)) = (find("GET /notes"), find("GET /admin/stats")) else {
+        m.skipped
+            .push("growth: the table has no GET /notes or GET /admin/stats".to_owned());
+        return;
+    };
+    if let Some(missing) = [list, stats]
+        .iter()
+        .map(|r| bin_dir.join(&r.function))
+        .find(|b| !b.is_file())
+    {
+        m.skipped
+            .push(format!("growth: no binary at {}", missing.display()));
+        return;
+    }
+    let setup = growth::Setup {
+        list,
+        stats,
+        bin_dir,
+        sizes: plan.growth_sizes,
+        requests: plan.growth_requests,
+    };
+    let common = [
+        ("LOG_LEVEL", "info"),
+        ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true"),
+    ];
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        common
+            .iter()
+            .chain(pairs)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+
+    let _ = std::fs::remove_dir_all(notes);
+    if let Err(e) = std::fs::create_dir_all(notes) {
+        m.skipped.push(format!(
+            "growth on the filesystem store: {}: {e}",
+            notes.display()
+        ));
+    } else {
+        let store = notes::AnyStore::Fs(notes::FsStore::new(notes.to_path_buf()));
+        let dir = notes.display().to_string();
+        let backend = Backend {
+            name: "filesystem",
+            store: &store,
+            env: env(&[("NOTES_STORE", "fs"), ("NOTES_DIR", &dir)]),
+            proxy: None,
+        };
+        match growth::run(&setup, &backend).await {
+            Ok(rows) => m.growth.extend(rows),
+            Err(e) => m
+                .skipped
+                .push(format!("growth on the filesystem store: {e}")),
+        }
+    }
+    let _ = std::fs::remove_dir_all(notes);
+
+    let Some(endpoint) = &args.moto_endpoint else {
+        m.skipped
+            .push("growth on DynamoDB: no moto server given (--moto-endpoint)".to_owned());
+        return;
+    };
+    let dynamo = async {
+        let proxy = CountingProxy::start(endpoint).await?;
+        let sdk = deploys::moto_config(endpoint);
+        let client = aws_sdk_dynamodb::Client::from_conf(notes::dynamo_config(&sdk));
+        let table = format!(
+            "notes-growth-{}",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        notes::DynamoStore::create_table(&client, &table)
+            .await
+            .map_err(|e| e.to_string())?;
+        let store = notes::AnyStore::Dynamo(notes::DynamoStore::new(client, table.clone()));
+        let backend = Backend {
+            name: "dynamodb",
+            store: &store,
+            env: env(&[
+                ("NOTES_STORE", "dynamodb"),
+                ("NOTES_TABLE", &table),
+                ("AWS_ENDPOINT_URL_DYNAMODB", proxy.url()),
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ]),
+            proxy: Some(&proxy),
+        };
+        growth::run(&setup, &backend).await
+    };
+    match dynamo.await {
+        Ok(rows) => m.growth.extend(rows),
+        Err(e) => m.skipped.push(format!("growth on DynamoDB (moto): {e}")),
+    }
 }
 
 /// A warm route: its table entry and who calls it.
