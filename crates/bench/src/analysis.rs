@@ -298,16 +298,19 @@ pub fn explain(m: &Measurements) -> Vec<(AimId, String)> {
 mod tests {
     use super::*;
 
+    /// The explanation `explain` gave for `id`, empty when it gave none.
+    fn text_of(text: &[(AimId, String)], id: AimId) -> String {
+        text.iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    }
+
     #[test]
     fn misses_are_explained_with_this_runs_figures() {
         let m = crate::report::tests::fixture();
         let text = explain(&m);
-        let of = |id: AimId| {
-            text.iter()
-                .find(|(i, _)| *i == id)
-                .map(|(_, t)| t.clone())
-                .unwrap_or_default()
-        };
+        let of = |id: AimId| text_of(&text, id);
         // 32 clients ÷ 4,000 req/s = 8 ms.
         assert!(
             of(AimId::GatewayP99).contains("32 ÷ 4000 req/s = 8.00 ms"),
@@ -332,12 +335,7 @@ mod tests {
             }
         }
         let text = explain(&grown);
-        let of = |id: AimId| {
-            text.iter()
-                .find(|(i, _)| *i == id)
-                .map(|(_, t)| t.clone())
-                .unwrap_or_default()
-        };
+        let of = |id: AimId| text_of(&text, id);
         assert!(
             of(AimId::GrowthCalls).starts_with("GET /notes on dynamodb from 1 to 21 calls."),
             "{text:?}"

@@ -779,31 +779,36 @@ fn render_growth(out: &mut String, m: &Measurements) {
             keys.push((&r.store, &r.request));
         }
     }
-    let cell = |store: &str, request: &str, n: u64, f: &dyn Fn(&GrowthRow) -> String| {
-        m.growth
+    // One table row: a cell per size, "–" where the size was not measured.
+    let row = |store: &str, request: &str, f: &dyn Fn(&GrowthRow) -> String| -> String {
+        let cells: String = sizes
             .iter()
-            .find(|r| r.store == store && r.request == request && r.notes == n)
-            .map_or_else(String::new, f)
+            .map(|&n| {
+                let text = m
+                    .growth
+                    .iter()
+                    .find(|r| r.store == store && r.request == request && r.notes == n)
+                    .map_or_else(String::new, |r| {
+                        if r.samples == 0 {
+                            "–".to_owned()
+                        } else {
+                            f(r)
+                        }
+                    });
+                format!(" {text} |")
+            })
+            .collect();
+        format!("| {store} | {request} |{cells}")
     };
     let _ = writeln!(
         out,
         "p50 latency, ms (p95 in brackets):\n\n| store | request |{header}\n|---|---|{align}"
     );
     for &(store, request) in &keys {
-        let cells: String = sizes
-            .iter()
-            .map(|&n| {
-                let text = cell(store, request, n, &|r| {
-                    if r.samples == 0 {
-                        "–".to_owned()
-                    } else {
-                        format!("{} ({})", fmt_ms(r.p50_ms), fmt_ms(r.p95_ms))
-                    }
-                });
-                format!(" {text} |")
-            })
-            .collect();
-        let _ = writeln!(out, "| {store} | {request} |{cells}");
+        let line = row(store, request, &|r| {
+            format!("{} ({})", fmt_ms(r.p50_ms), fmt_ms(r.p95_ms))
+        });
+        let _ = writeln!(out, "{line}");
     }
     let counted: Vec<&(&str, &str)> = keys
         .iter()
@@ -819,24 +824,14 @@ fn render_growth(out: &mut String, m: &Measurements) {
             "\nStore calls per request, by operation:\n\n| store | request |{header}\n|---|---|{align}"
         );
         for &&(store, request) in &counted {
-            let cells: String = sizes
-                .iter()
-                .map(|&n| {
-                    let text = cell(store, request, n, &|r| {
-                        if r.samples == 0 {
-                            "–".to_owned()
-                        } else {
-                            r.calls
-                                .iter()
-                                .map(|(op, c)| format!("{} {op}", fmt_count(*c)))
-                                .collect::<Vec<_>>()
-                                .join(" + ")
-                        }
-                    });
-                    format!(" {text} |")
-                })
-                .collect();
-            let _ = writeln!(out, "| {store} | {request} |{cells}");
+            let line = row(store, request, &|r| {
+                r.calls
+                    .iter()
+                    .map(|(op, c)| format!("{} {op}", fmt_count(*c)))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            });
+            let _ = writeln!(out, "{line}");
         }
     }
     let problems: Vec<String> = m
